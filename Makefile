@@ -1,0 +1,27 @@
+# Two commands do all set-up:  `make demo` (main job) and `make test` (test suite).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/jepa-world demo
+
+test: $(STAMP)
+	$(BIN)/ruff check jepa_world tests bench
+	$(BIN)/pytest -q -n 2 tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check jepa_world tests bench
+
+clean:
+	rm -rf $(VENV) runs out

@@ -1,0 +1,119 @@
+"""N Two Rooms goal-reaching episodes stepped at once in torch (the planner's evaluation env).
+
+An episode: one layout; the agent starts uniformly in one room and the goal is uniform in the
+other (rooms swapped with probability 0.5); 200 steps; success = final distance < 4.5 px.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from jepa_world.envs import two_rooms_geometry as geo
+from jepa_world.envs.two_rooms_render import render
+
+
+@dataclass
+class TwoRoomsConfig:
+    """Settings of the Two Rooms goal-reaching task."""
+
+    fixed_wall: bool = False
+    """Use the fixed layout (wall_x=32, door_y=18) instead of a random one per episode."""
+    max_steps: int = 200
+    """Episode length in steps."""
+    success_radius: float = geo.SUCCESS_RADIUS
+    """Success when the final distance to the goal is below this (px)."""
+    max_action_norm: float = geo.MAX_ACTION_NORM
+    """Actions are clipped to this L2 norm (px per step)."""
+
+
+@dataclass
+class Episodes:
+    """The fixed part of N episodes: layouts, starts and goals (all (N,) or (N, 2))."""
+
+    wall_x: Tensor
+    door_y: Tensor
+    start: Tensor
+    goal: Tensor
+
+
+def sample_episodes(n: int, *, generator: torch.Generator, fixed_wall: bool = False) -> Episodes:
+    """N episodes with start and goal in opposite rooms."""
+    wall_x, door_y = geo.sample_layouts(n, generator=generator, fixed=fixed_wall)
+    start_room = (torch.rand(n, generator=generator) < 0.5).long()
+    start = geo.sample_in_room(n, start_room, wall_x, generator=generator)
+    goal = geo.sample_in_room(n, 1 - start_room, wall_x, generator=generator)
+    return Episodes(wall_x, door_y, start.float(), goal.float())
+
+
+class TwoRoomsBatch:
+    """N goal-reaching episodes in lock-step.
+
+    Examples:
+        >>> env = TwoRoomsBatch(4)
+        >>> obs, info = env.reset(seed=0)
+        >>> obs.shape, info["goal_obs"].shape
+        (torch.Size([4, 2, 65, 65]), torch.Size([4, 2, 65, 65]))
+        >>> obs, info = env.step(torch.zeros(4, 2))
+    """
+
+    def __init__(self, num_envs: int, config: TwoRoomsConfig | None = None, device: str = "cpu"):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        self.num_envs = num_envs
+        self.config = config or TwoRoomsConfig()
+        self.device = torch.device(device)
+        self.generator = torch.Generator().manual_seed(0)
+        self.t = 0
+
+    def reset(self, seed: int | None = None, episodes: Episodes | None = None) -> tuple[Tensor, dict]:
+        """Start N new episodes (sampled from ``seed``, or given) -> obs (N, 2, 65, 65), info."""
+        if seed is not None:
+            self.generator.manual_seed(seed)
+        if episodes is None:
+            episodes = sample_episodes(self.num_envs, generator=self.generator,
+                                       fixed_wall=self.config.fixed_wall)
+        if episodes.start.shape != (self.num_envs, 2):
+            raise ValueError(f"episodes.start must be ({self.num_envs}, 2), got {tuple(episodes.start.shape)}")
+        self.ep = episodes
+        self.pos = episodes.start.clone()
+        self.goal_obs = render(episodes.goal, episodes.wall_x, episodes.door_y).to(self.device)
+        self.t = 0
+        return self._obs(), self._info()
+
+    def step(self, actions: Tensor) -> tuple[Tensor, dict]:
+        """Move every agent: actions (N, 2) -> obs (N, 2, 65, 65), info."""
+        if actions.shape != (self.num_envs, 2):
+            raise ValueError(f"actions must be ({self.num_envs}, 2), got {tuple(actions.shape)}")
+        if self.t >= self.config.max_steps:
+            raise RuntimeError(f"episode is over ({self.config.max_steps} steps): call reset()")
+        a = geo.clip_action_norm(actions.detach().to("cpu", torch.float32), self.config.max_action_norm)
+        self.pos = geo.move(self.pos, a, self.ep.wall_x, self.ep.door_y)
+        self.t += 1
+        return self._obs(), self._info()
+
+    @property
+    def done(self) -> bool:
+        return self.t >= self.config.max_steps
+
+    def distance(self) -> Tensor:
+        """Distance to the goal (N,) in px."""
+        return (self.pos - self.ep.goal).norm(dim=-1)
+
+    def _obs(self) -> Tensor:
+        return render(self.pos, self.ep.wall_x, self.ep.door_y).to(self.device)
+
+    def _info(self) -> dict:
+        dist = self.distance()
+        return {
+            "pos": self.pos.clone(),
+            "goal_pos": self.ep.goal.clone(),
+            "goal_obs": self.goal_obs,
+            "distance": dist,
+            "success": dist < self.config.success_radius,
+            "wall_x": self.ep.wall_x.clone(),
+            "door_y": self.ep.door_y.clone(),
+            "t": self.t,
+        }

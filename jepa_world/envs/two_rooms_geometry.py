@@ -1,0 +1,159 @@
+"""Two Rooms geometry and the one collision rule, batched in torch.
+
+The arena is 65x65 pixels. Coordinates are continuous ``(x, y)`` in pixel units: ``x`` is the
+column and ``y`` the row of the observation array, and integer coordinates are pixel centres.
+
+Walls (pixels with value 1 in the wall channel):
+- border: 1-px lines at row/column 4 and 60, so the free interior is pixels 5..59;
+- middle: a vertical wall 3 px wide, columns ``wall_x-1 .. wall_x+1``, with a 9-px door in rows
+  ``door_y-4 .. door_y+4``.
+
+Free space for the agent's centre is the union of three closed rectangles whose edges are the
+centres of the outermost free pixels, so a free point always rounds to a free pixel:
+
+- left room  ``[5, wall_x-2] x [5, 59]``
+- right room ``[wall_x+2, 59] x [5, 59]``
+- door       ``[wall_x-2, wall_x+2] x [door_y-4, door_y+4]``
+
+Collision rule (used by the environment AND the data generator): the agent moves along the
+segment ``p -> p + a`` and stops at the last point of the segment that is still connected to
+``p`` inside free space ("move to the last free point of the segment"; no sliding).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+SIZE = 65
+"""Observation side length in pixels."""
+BORDER_LO = 4
+"""Row/column of the top and left border wall."""
+BORDER_HI = 60
+"""Row/column of the bottom and right border wall."""
+FREE_LO = 5.0
+"""Smallest free coordinate of the agent's centre."""
+FREE_HI = 59.0
+"""Largest free coordinate of the agent's centre."""
+WALL_HALF = 1
+"""The middle wall spans ``wall_x - WALL_HALF .. wall_x + WALL_HALF`` (3 px)."""
+DOOR_HALF = 4
+"""The door spans rows ``door_y - DOOR_HALF .. door_y + DOOR_HALF`` (9 px)."""
+WALL_X_RANGE = (20, 44)
+"""Inclusive range of the middle wall's centre column in random layouts."""
+DOOR_Y_RANGE = (10, 54)
+"""Inclusive range of the door's centre row in random layouts."""
+FIXED_LAYOUT = (32, 18)
+"""(wall_x, door_y) of the fixed layout (``fixed_wall=True``)."""
+MAX_ACTION_NORM = 2.45
+"""Actions are 2-D displacements clipped to this L2 norm (pixels per step)."""
+START_MARGIN = 2.6
+"""Episode starts and goals keep this distance (px) from the walls' pixel lines."""
+SUCCESS_RADIUS = 4.5
+"""An episode succeeds when the final distance to the goal is below this (px)."""
+AGENT_SIGMA = 1.3
+"""Standard deviation (px) of the agent's Gaussian blob."""
+
+
+def sample_layouts(n: int, *, generator: torch.Generator, fixed: bool = False) -> tuple[Tensor, Tensor]:
+    """Random layouts: wall_x (n,) and door_y (n,) as int64, uniform over the 25 x 45 grid."""
+    if fixed:
+        return (torch.full((n,), FIXED_LAYOUT[0], dtype=torch.long),
+                torch.full((n,), FIXED_LAYOUT[1], dtype=torch.long))
+    wall_x = torch.randint(WALL_X_RANGE[0], WALL_X_RANGE[1] + 1, (n,), generator=generator)
+    door_y = torch.randint(DOOR_Y_RANGE[0], DOOR_Y_RANGE[1] + 1, (n,), generator=generator)
+    return wall_x, door_y
+
+
+def free_rectangles(wall_x: Tensor, door_y: Tensor) -> tuple[Tensor, Tensor]:
+    """The three free rectangles per layout: lo (N, 3, 2) and hi (N, 3, 2), order left/right/door."""
+    wx = wall_x.to(torch.float64)
+    dy = door_y.to(torch.float64)
+    gap = WALL_HALF + 1
+    lo = torch.stack([
+        torch.stack([torch.full_like(wx, FREE_LO), torch.full_like(wx, FREE_LO)], -1),
+        torch.stack([wx + gap, torch.full_like(wx, FREE_LO)], -1),
+        torch.stack([wx - gap, dy - DOOR_HALF], -1),
+    ], 1)
+    hi = torch.stack([
+        torch.stack([wx - gap, torch.full_like(wx, FREE_HI)], -1),
+        torch.stack([torch.full_like(wx, FREE_HI), torch.full_like(wx, FREE_HI)], -1),
+        torch.stack([wx + gap, dy + DOOR_HALF], -1),
+    ], 1)
+    return lo, hi
+
+
+def is_free(pos: Tensor, wall_x: Tensor, door_y: Tensor, *, tol: float = 1e-6) -> Tensor:
+    """Whether each agent centre lies in free space: pos (N, 2) -> (N,) bool."""
+    lo, hi = free_rectangles(wall_x, door_y)
+    p = pos.to(torch.float64).unsqueeze(1)  # (N, 1, 2)
+    inside = ((p >= lo - tol) & (p <= hi + tol)).all(-1)  # (N, 3)
+    return inside.any(-1)
+
+
+def clip_action_norm(actions: Tensor, max_norm: float = MAX_ACTION_NORM) -> Tensor:
+    """Rescale rows of ``actions`` (..., 2) whose L2 norm exceeds ``max_norm``."""
+    norm = actions.norm(dim=-1, keepdim=True)
+    scale = torch.clamp(max_norm / norm.clamp_min(1e-12), max=1.0)
+    return actions * scale
+
+
+def _segment_intervals(p: Tensor, d: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
+    """Parameter interval [enter, exit] of the segment p + t d (t in [0, 1]) inside each rectangle.
+
+    p, d: (N, 2); lo, hi: (N, K, 2) -> enter, exit: (N, K); empty when enter > exit.
+    """
+    p = p.unsqueeze(1)  # (N, 1, 2)
+    d = d.unsqueeze(1)
+    moving = d != 0
+    safe_d = torch.where(moving, d, torch.ones_like(d))
+    t1 = (lo - p) / safe_d
+    t2 = (hi - p) / safe_d
+    inside_static = (p >= lo) & (p <= hi)
+    inf = torch.full_like(t1, float("inf"))
+    t_lo = torch.where(moving, torch.minimum(t1, t2), torch.where(inside_static, -inf, inf))
+    t_hi = torch.where(moving, torch.maximum(t1, t2), torch.where(inside_static, inf, -inf))
+    enter = t_lo.amax(-1).clamp_min(0.0)
+    exit_ = t_hi.amin(-1).clamp_max(1.0)
+    return enter, exit_
+
+
+def move(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor) -> Tensor:
+    """Apply the collision rule: pos (N, 2), action (N, 2) (already norm-clipped) -> new pos (N, 2).
+
+    Computed in float64 so that stopping points land on the wall boundary to ~1e-13 px.
+    """
+    p = pos.to(torch.float64)
+    d = action.to(torch.float64)
+    lo, hi = free_rectangles(wall_x, door_y)
+    enter, exit_ = _segment_intervals(p, d, lo, hi)  # (N, 3)
+    valid = enter <= exit_
+    eps = 1e-12
+    reach = torch.where(valid & (enter <= eps), exit_, torch.zeros_like(exit_)).amax(-1)  # (N,)
+    for _ in range(2):  # three rectangles: two hops connect any pair
+        joins = valid & (enter <= reach.unsqueeze(-1) + eps)
+        reach = torch.maximum(reach, torch.where(joins, exit_, torch.zeros_like(exit_)).amax(-1))
+    new = p + reach.unsqueeze(-1) * d
+    return new.to(pos.dtype)
+
+
+def sample_in_room(
+    n: int, room: Tensor, wall_x: Tensor, *, generator: torch.Generator, margin: float = START_MARGIN
+) -> Tensor:
+    """Uniform points in a room keeping ``margin`` px from the wall lines: (n, 2) float64.
+
+    room: (n,) int, 0 = left, 1 = right. x in [4 + m, wall_x - 1 - m] (left) or
+    [wall_x + 1 + m, 60 - m] (right); y in [4 + m, 60 - m].
+    """
+    wx = wall_x.to(torch.float64)
+    x_lo = torch.where(room == 0, torch.full_like(wx, BORDER_LO + margin), wx + WALL_HALF + margin)
+    x_hi = torch.where(room == 0, wx - WALL_HALF - margin, torch.full_like(wx, BORDER_HI - margin))
+    u = torch.rand(n, 2, generator=generator, dtype=torch.float64)
+    x = x_lo + u[:, 0] * (x_hi - x_lo)
+    y = (BORDER_LO + margin) + u[:, 1] * (BORDER_HI - BORDER_LO - 2 * margin)
+    return torch.stack([x, y], -1)
+
+
+def room_of(pos: Tensor, wall_x: Tensor) -> Tensor:
+    """0 where the agent is left of the wall's centre column, 1 right of it: (N,) int64."""
+    return (pos[..., 0] > wall_x.to(pos.dtype)).long()

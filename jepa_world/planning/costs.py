@@ -1,0 +1,118 @@
+"""Planning costs: the energy between predicted latents and a goal latent, reduced over the horizon.
+
+A cost maps ``(z_traj (N, S, T, D), goal (N, D)) -> (N, S)``: N environments, S candidate action
+sequences each, T predicted steps, D latent dimensions. It is the same energy the world model is
+trained to lower, with the target embedding replaced by the goal's.
+
+Examples:
+    >>> import torch
+    >>> cost = goal_distance_cost(distance="l2", reduce="last")
+    >>> z = torch.tensor([[3.0, 4.0], [0.0, 0.0]]).reshape(1, 1, 2, 2)   # (N=1, S=1, T=2, D=2)
+    >>> cost(z, torch.zeros(1, 2))
+    tensor([[0.]])
+    >>> make_cost("l2")(z, torch.zeros(1, 2))                           # sum over the horizon
+    tensor([[5.]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from jepa_world.planning.protocols import CostFn, WorldModel
+
+Distance = Literal["mse", "l2", "l1"]
+Reduce = Literal["sum", "last", "discounted"]
+
+
+def _check_traj(z_traj: Tensor, goal: Tensor) -> None:
+    if z_traj.dim() != 4 or goal.dim() != 2:
+        raise ValueError(
+            f"cost expects z_traj (N, S, T, D) and goal (N, D), "
+            f"got {tuple(z_traj.shape)} and {tuple(goal.shape)}"
+        )
+    n, _, _, d = z_traj.shape
+    if goal.shape != (n, d):
+        raise ValueError(f"goal must be (N, D) = {(n, d)} to match z_traj {tuple(z_traj.shape)}, "
+                         f"got {tuple(goal.shape)}")
+
+
+def step_distance(z_traj: Tensor, goal: Tensor, distance: Distance = "mse") -> Tensor:
+    """Per-step distance to the goal: z_traj (N, S, T, D), goal (N, D) -> (N, S, T).
+
+    ``mse``: mean over D of squared differences; ``l2``: Euclidean norm; ``l1``: mean over D of
+    absolute differences.
+    """
+    _check_traj(z_traj, goal)
+    diff = z_traj - goal[:, None, None, :]  # (N, S, T, D)
+    if distance == "mse":
+        return diff.pow(2).mean(dim=-1)
+    if distance == "l2":
+        return torch.linalg.vector_norm(diff, dim=-1)
+    if distance == "l1":
+        return diff.abs().mean(dim=-1)
+    raise ValueError(f"distance must be one of ['mse', 'l2', 'l1'], got {distance!r}")
+
+
+def goal_distance_cost(
+    distance: Distance = "mse", reduce: Reduce = "sum", discount: float = 0.95
+) -> CostFn:
+    """A cost ``(z_traj (N, S, T, D), goal (N, D)) -> (N, S)``: distance to the goal along the horizon.
+
+    reduce: ``sum`` adds the distance at every predicted step (rewards getting there early),
+    ``last`` keeps only the final step, ``discounted`` weights step t (0-based) by ``discount**t``.
+    """
+    if reduce not in ("sum", "last", "discounted"):
+        raise ValueError(f"reduce must be one of ['sum', 'last', 'discounted'], got {reduce!r}")
+    if distance not in ("mse", "l2", "l1"):
+        raise ValueError(f"distance must be one of ['mse', 'l2', 'l1'], got {distance!r}")
+    if reduce == "discounted" and not 0.0 < discount <= 1.0:
+        raise ValueError(f"discount must be in (0, 1], got {discount}")
+
+    def cost(z_traj: Tensor, goal: Tensor) -> Tensor:
+        d = step_distance(z_traj, goal, distance)  # (N, S, T)
+        if reduce == "last":
+            return d[..., -1]
+        if reduce == "discounted":
+            weights = discount ** torch.arange(d.shape[-1], device=d.device, dtype=d.dtype)  # (T,)
+            return (d * weights).sum(dim=-1)
+        return d.sum(dim=-1)
+
+    return cost
+
+
+COSTS: dict[str, Callable[..., CostFn]] = {
+    "mse": lambda **kw: goal_distance_cost(distance="mse", **kw),
+    "l2": lambda **kw: goal_distance_cost(distance="l2", **kw),
+    "l1": lambda **kw: goal_distance_cost(distance="l1", **kw),
+}
+"""Cost names a user can type; each maps keyword options (reduce, discount) to a CostFn."""
+
+
+def make_cost(name: str, **kwargs) -> CostFn:
+    """Build the registered cost ``name`` (see :data:`COSTS`) with options such as ``reduce="last"``."""
+    if name not in COSTS:
+        raise ValueError(f"unknown cost {name!r}; valid: {sorted(COSTS)}")
+    return COSTS[name](**kwargs)
+
+
+def sequence_cost(
+    world_model: WorldModel, cost: CostFn, *, z0: Tensor, goal: Tensor, actions: Tensor
+) -> Tensor:
+    """Roll S candidate action sequences per environment through the model and score them.
+
+    z0, goal: (N, D); actions: (N, S, T, A) -> cost (N, S). One batched rollout of N*S sequences.
+    """
+    n, s, t, a = actions.shape
+    d = z0.shape[1]
+    z_start = z0.unsqueeze(1).expand(n, s, d).reshape(n * s, d)  # (N*S, D)
+    z_traj = world_model.rollout(z_start, actions.reshape(n * s, t, a))  # (N*S, T, D')
+    if z_traj.shape[:2] != (n * s, t):
+        raise ValueError(
+            f"world_model.rollout returned {tuple(z_traj.shape)} for actions {(n * s, t, a)}; "
+            f"expected (N*S, T, D)"
+        )
+    return cost(z_traj.reshape(n, s, t, -1), goal)  # (N, S, T, D) -> (N, S)

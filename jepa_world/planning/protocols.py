@@ -1,0 +1,56 @@
+"""The seams between world models and planners (see docs/architecture.md).
+
+Planners know a world model only through :class:`WorldModel`; the MPC loop knows a planner only
+through :class:`Planner`. A *cost* is a function ``(z_traj (N, S, T, D), goal (N, D)) -> (N, S)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from torch import Tensor
+
+CostFn = Callable[[Tensor, Tensor], Tensor]
+"""``cost(z_traj, goal)``: z_traj (N, S, T, D) predicted latents, goal (N, D) -> (N, S)."""
+
+
+@runtime_checkable
+class WorldModel(Protocol):
+    """An action-conditioned latent dynamics model."""
+
+    def encode(self, obs: Tensor) -> Tensor:
+        """obs (B, C, H, W) -> z (B, D)."""
+        ...
+
+    def step(self, z: Tensor, a: Tensor) -> Tensor:
+        """z (B, D), a (B, A) -> z_next (B, D)."""
+        ...
+
+    def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
+        """z0 (B, D), actions (B, T, A) -> z (B, T, D): the T predicted next latents (z0 excluded)."""
+        ...
+
+
+@dataclass
+class PlanResult:
+    """What a planner returns for N environments.
+
+    actions: (N, T, A) the best action sequence per environment.
+    cost: (N,) its cost.
+    stats: scalar diagnostics (iterations, final elite std, ...).
+    """
+
+    actions: Tensor
+    cost: Tensor
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """Minimises a cost over action sequences through a world model."""
+
+    def plan(self, z0: Tensor, goal: Tensor, warm_start: Tensor | None = None) -> PlanResult:
+        """z0 (N, D), goal (N, D), warm_start (N, T, A) or None -> PlanResult."""
+        ...

@@ -1,0 +1,677 @@
+"""The one training loop every method uses.
+
+    result = train(method, source, TrainConfig(steps=2000), run_dir=Path("runs/wm"),
+                   kind="world_model", model_config=to_dict(model_cfg), batch_size=64)
+
+Each step: ``batch = source(step)`` moved to the device; ``loss, metrics = method.training_step(batch,
+step)`` (bf16 autocast on CUDA when asked); backward; global gradient-norm clipping; a finiteness
+check of the loss and the gradient norm; AdamW; the warm-up + cosine ``LambdaLR``; then the method's
+optional ``after_optimizer_step`` hook. The same code runs on one CPU, one GPU, and N processes under
+``torchrun`` (DistributedDataParallel; only rank 0 writes files).
+
+run_dir layout (rank 0 writes it):
+
+    config.json          {"kind", "model", "train"}: the resolved run config, written at start
+    checkpoints/last.pt  the full training state (keys below); enough to resume exactly
+    metrics.jsonl        one JSON event per log step (see ``train/logger.py``)
+    tb/                  TensorBoard event files (when ``TrainConfig.tensorboard``)
+    model.safetensors    the method's weights, written when training stops
+    model.json           {"kind", "model", "train", "step", "status", "format_version", "weights"}
+
+Checkpoint keys: ``kind, format_version, step, model, optimizer, scheduler, rng, data, config,
+metrics, world_size, time``. ``step`` counts the optimizer steps taken; ``rng`` is rank 0's RNG state;
+``data`` the batch source's ``state_dict()`` (or None).
+
+Resume: when ``checkpoints/last.pt`` exists and ``TrainConfig.resume`` is true, the model, optimizer,
+schedule, RNG streams, data-source state and step are restored, so an interrupted and resumed run
+logs the same losses as an uninterrupted one (bitwise on CPU). Diagnostics and callbacks run with
+the RNG streams saved and restored, so they never change the training trajectory.
+
+Stopping: the run ends with a checkpoint and the weights exported when it finishes, when
+``time_budget_s`` is spent, and on SIGINT/SIGTERM: the first signal lets the current step finish
+(status ``"interrupted"``); a second Ctrl-C aborts at once and keeps the last saved checkpoint. A
+``KeyboardInterrupt`` raised between steps (e.g. by a callback) also saves and returns
+``"interrupted"``; one raised inside a step is re-raised after logging, without saving a half-updated
+state. A non-finite loss or gradient norm raises :class:`NonFiniteLossError` before the optimizer
+step, leaving the last checkpoint untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.lr_scheduler import LambdaLR
+
+from jepa_world.config import to_dict
+from jepa_world.train.checkpoint import (
+    FORMAT_VERSION,
+    CheckpointError,
+    export_safetensors,
+    load_checkpoint,
+    read_json,
+    save_checkpoint,
+    write_json_atomic,
+)
+from jepa_world.train.config import TrainConfig
+from jepa_world.train.device import (
+    DistInfo,
+    any_rank,
+    capture_rng_state,
+    dist_info_from_env,
+    init_distributed,
+    preserve_rng,
+    resolve_device,
+    restore_rng_state,
+    seed_everything,
+    shutdown_distributed,
+    to_device,
+)
+from jepa_world.train.logger import METRICS_FILE, TENSORBOARD_DIR, RunLogger
+from jepa_world.train.progress import ProgressDisplay
+from jepa_world.train.protocol import (
+    BatchSource,
+    Callback,
+    HasAfterOptimizerStep,
+    HasDiagnostics,
+    HasParamGroups,
+    Method,
+    RankAware,
+    StatefulSource,
+)
+from jepa_world.train.schedule import warmup_cosine
+
+log = logging.getLogger(__name__)
+
+Status = Literal["finished", "time_budget", "interrupted"]
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The files of a run directory."""
+
+    root: Path
+    """The run directory."""
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoints" / "last.pt"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / METRICS_FILE
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / TENSORBOARD_DIR
+
+    @property
+    def weights(self) -> Path:
+        return self.root / "model.safetensors"
+
+    @property
+    def weights_meta(self) -> Path:
+        return self.root / "model.json"
+
+
+@dataclass
+class TrainResult:
+    """How a call to :func:`train` ended."""
+
+    step: int
+    """Optimizer steps completed (the step of checkpoints/last.pt)."""
+    status: Status
+    """finished | time_budget | interrupted."""
+    last_metrics: dict[str, float]
+    """The latest value of every metric (``train/loss``, ``diag/...``, callback metrics)."""
+    run_dir: Path
+    """Where the run's files are."""
+    wall_s: float
+    """Seconds spent in this call, set-up and saving included."""
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss or the gradient norm became NaN or infinite; no optimizer step was taken."""
+
+    def __init__(self, step: int, metrics: Mapping[str, float], checkpoint: Path | None) -> None:
+        kept = f"last good checkpoint kept at {checkpoint}" if checkpoint else "no checkpoint saved yet"
+        shown = ", ".join(f"{k}={v:.6g}" for k, v in metrics.items())
+        super().__init__(f"non-finite loss or gradient norm at step {step} ({shown}); stopped; {kept}")
+        self.step = step
+        self.metrics = dict(metrics)
+        self.checkpoint = checkpoint
+
+
+def train(
+    method: nn.Module,
+    data: BatchSource,
+    config: TrainConfig,
+    *,
+    run_dir: Path | str,
+    kind: str,
+    model_config: dict[str, Any],
+    batch_size: int | None = None,
+    callbacks: Sequence[Callback] | None = None,
+) -> TrainResult:
+    """Train ``method`` on batches from ``data``; resume from ``run_dir`` when it holds a checkpoint.
+
+    Args:
+        method: an ``nn.Module`` implementing :class:`~jepa_world.train.protocol.Method`. Build (and
+            seed) it before calling; ``config.seed`` seeds the training randomness only.
+        data: ``data(step) -> batch``; see :class:`~jepa_world.train.protocol.BatchSource`.
+        config: the training settings (validated here).
+        run_dir: the run directory (layout in the module docstring).
+        kind: the method's registry name; a checkpoint of another kind is refused.
+        model_config: JSON-able config that rebuilds the method (saved in config.json and checkpoints).
+        batch_size: per-process batch size, for the samples/s metric.
+        callbacks: periodic functions of the method, run on rank 0 between steps.
+    """
+    t_start = time.perf_counter()
+    config.validate()
+    model_config = _check_inputs(method, data, kind, model_config, batch_size, callbacks)
+    dist_info = dist_info_from_env()
+    device = resolve_device(config.device, local_rank=dist_info.local_rank)
+    created = init_distributed(dist_info, device)
+    try:
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        session = _Session(
+            method,
+            data,
+            config,
+            RunPaths(Path(run_dir)),
+            run_config={"kind": kind, "model": model_config, "train": to_dict(config)},
+            batch_size=batch_size,
+            callbacks=list(callbacks or ()),
+            dist=dist_info,
+            device=device,
+        )
+        status = session.run()
+        wall = time.perf_counter() - t_start
+        return TrainResult(session.step, status, dict(session.last_metrics), Path(run_dir), wall)
+    finally:
+        shutdown_distributed(created)
+
+
+def load_run(run_dir: Path | str, *, map_location: str | torch.device = "cpu") -> tuple[dict, dict]:
+    """``(config_dict, checkpoint_state)`` of a run directory, for evaluation tools.
+
+    ``config_dict`` is config.json (``{"kind", "model", "train"}``); the checkpoint must be of the
+    same kind. Raises CheckpointError naming the file that is missing or unreadable.
+    """
+    paths = RunPaths(Path(run_dir))
+    config = read_json(paths.config)
+    if not isinstance(config, dict) or not {"kind", "model", "train"} <= set(config):
+        got = sorted(config) if isinstance(config, dict) else type(config).__name__
+        raise CheckpointError(paths.config, f"expected keys 'kind', 'model', 'train'; got {got}")
+    state = load_checkpoint(paths.checkpoint, expected_kind=config["kind"], map_location=map_location)
+    return config, state
+
+
+def _check_inputs(
+    method: Any,
+    data: Any,
+    kind: Any,
+    model_config: Any,
+    batch_size: int | None,
+    callbacks: Sequence[Callback] | None,
+) -> dict[str, Any]:
+    """Validate train()'s arguments; return model_config normalised through JSON."""
+    if not isinstance(method, nn.Module) or not isinstance(method, Method):
+        got = type(method).__name__
+        raise TypeError(f"method must be an nn.Module with training_step(batch, step); got {got}")
+    if not callable(data):
+        raise TypeError(f"data must be callable as data(step) -> batch; got {type(data).__name__}")
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"kind must be a non-empty string, got {kind!r}")
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
+    bad = [c for c in callbacks or () if not isinstance(c, Callback)]
+    if bad:
+        raise TypeError(f"callbacks must be Callback(fn, every, name) objects; got {bad!r}")
+    if not isinstance(model_config, dict):
+        got = type(model_config).__name__
+        raise TypeError(f"model_config must be a dict (see jepa_world.config.to_dict), got {got}")
+    try:
+        return json.loads(json.dumps(model_config))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"model_config must be JSON-serialisable: {e}") from e
+
+
+class _TrainingStep(nn.Module):
+    """Routes ``forward`` to ``method.training_step`` so DDP's gradient hooks and torch.compile apply."""
+
+    def __init__(self, method: nn.Module) -> None:
+        super().__init__()
+        self.method = method
+
+    def forward(self, batch: Any, step: int) -> Any:
+        return self.method.training_step(batch, step)
+
+
+class _Session:
+    """The state of one call to :func:`train`."""
+
+    def __init__(
+        self,
+        method: nn.Module,
+        data: BatchSource,
+        config: TrainConfig,
+        paths: RunPaths,
+        *,
+        run_config: dict[str, Any],
+        batch_size: int | None,
+        callbacks: list[Callback],
+        dist: DistInfo,
+        device: torch.device,
+    ) -> None:
+        self.method, self.data, self.config, self.paths = method, data, config, paths
+        self.run_config, self.batch_size, self.callbacks = run_config, batch_size, callbacks
+        self.dist, self.device = dist, device
+        self.step = 0
+        self.phase: Literal["boundary", "mid_step"] = "boundary"
+        self.last_metrics: dict[str, float] = {}
+        self._saved_step: int | None = None
+        self.logger: RunLogger | None = None
+        self.progress: ProgressDisplay | None = None
+        self.use_bf16 = _use_bf16(config, device, dist)
+        seed_everything(_rank_seed(config.seed, dist, step=0))
+        method.to(device)
+        method.train()
+        if isinstance(data, RankAware):
+            data.set_rank(dist.rank, dist.world_size)
+        self.optimizer = torch.optim.AdamW(
+            _param_groups(method, config.lr),
+            lr=config.lr,
+            betas=(float(config.betas[0]), float(config.betas[1])),
+            weight_decay=config.weight_decay,
+        )
+        self.params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        schedule = warmup_cosine(
+            warmup=config.warmup_steps, total=config.steps, min_ratio=config.min_lr_ratio
+        )
+        self.scheduler = LambdaLR(self.optimizer, schedule)
+        state = self._resume_state()
+        if state is not None:
+            self._restore_training_state(state)
+        self.stepper = _wrap(method, config, dist, device)
+        if state is not None:
+            self._restore_rng(state)
+        if dist.is_main:
+            self._open_outputs()
+
+    # ----------------------------------------------------------------- set-up
+
+    def _resume_state(self) -> dict[str, Any] | None:
+        path = self.paths.checkpoint
+        if not path.exists():
+            return None
+        if not self.config.resume:
+            if self.dist.is_main:
+                log.warning("resume=false: starting over; %s will be overwritten", path)
+            return None
+        state = load_checkpoint(path, expected_kind=self.run_config["kind"])
+        missing = {"step", "model", "optimizer", "scheduler", "rng"} - set(state)
+        if missing:
+            raise CheckpointError(path, f"checkpoint lacks {sorted(missing)}")
+        _check_same_model(path, state, self.run_config["model"])
+        if state["step"] > self.config.steps:
+            raise CheckpointError(
+                path,
+                f"checkpoint is at step {state['step']}, past steps={self.config.steps}; "
+                "raise train.steps or start over with train.resume=false",
+            )
+        return state
+
+    def _restore_training_state(self, state: dict[str, Any]) -> None:
+        path = self.paths.checkpoint
+        try:
+            self.method.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise CheckpointError(path, f"state does not fit this {type(self.method).__name__}: {e}") from e
+        self.scheduler.load_state_dict(state["scheduler"])
+        self._restore_data(state.get("data"))
+        self.step = int(state["step"])
+        self._saved_step = self.step
+        self.last_metrics = dict(state.get("metrics") or {})
+        if self.dist.is_main:
+            log.info("resuming %s from step %d", self.paths.root, self.step)
+
+    def _restore_data(self, data_state: Any) -> None:
+        if isinstance(self.data, StatefulSource):
+            if data_state is None:
+                raise CheckpointError(
+                    self.paths.checkpoint,
+                    f"the batch source {type(self.data).__name__} has state but the checkpoint holds none",
+                )
+            self.data.load_state_dict(data_state)
+        elif data_state is not None:
+            log.warning("checkpoint holds a batch-source state; %s cannot load it", type(self.data).__name__)
+
+    def _restore_rng(self, state: dict[str, Any]) -> None:
+        """Rank 0 continues its saved streams; other ranks get a seed derived from (seed, rank, step)."""
+        if self.dist.is_main:
+            restore_rng_state(state["rng"])
+        else:
+            seed_everything(_rank_seed(self.config.seed, self.dist, step=self.step))
+
+    def _open_outputs(self) -> None:
+        write_json_atomic(self.paths.config, self.run_config)
+        self.logger = RunLogger(self.paths.root, tensorboard=self.config.tensorboard, purge_step=self.step)
+        global_batch = self.batch_size * self.dist.world_size if self.batch_size else None
+        self.progress = ProgressDisplay(
+            self.config.steps, initial=self.step, enabled=self.config.progress, batch_size=global_batch
+        )
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> Status:
+        self._t0 = self._t_log = time.perf_counter()
+        self._step_log = self.step
+        try:
+            with _StopSignals() as signals:
+                status = self._run_steps(signals)
+                self._finish(status)
+            return status
+        finally:
+            self._close()
+
+    def _run_steps(self, signals: _StopSignals) -> Status:
+        try:
+            while self.step < self.config.steps:
+                batch = self._train_step()
+                self._after_step(batch)
+                status = self._stop_status(signals) if self.step < self.config.steps else None
+                if status is not None:
+                    return status
+            return "finished"
+        except KeyboardInterrupt:
+            if self.phase != "boundary":
+                log.warning(
+                    "interrupted inside step %d; not saving a half-updated state (%s keeps the last one)",
+                    self.step,
+                    self.paths.checkpoint,
+                )
+                raise
+            log.warning("interrupted after step %d; saving a checkpoint", self.step)
+            return "interrupted"
+
+    def _train_step(self) -> Any:
+        """One optimizer step; returns the (device) batch it used."""
+        step = self.step
+        self.phase = "mid_step"
+        batch = to_device(self.data(step), self.device)
+        with self._autocast():
+            out = self.stepper(batch, step)
+        loss, metrics = _unpack(out, step)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.config.grad_clip or math.inf)
+        pair = torch.stack([loss.detach().float(), grad_norm.detach().float().to(loss.device)])
+        loss_value, norm_value = pair.tolist()
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        values = {**metrics, "loss": loss_value, "grad_norm": norm_value, "lr": lr}
+        if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
+            checkpoint = self.paths.checkpoint if self.paths.checkpoint.exists() else None
+            raise NonFiniteLossError(step, values, checkpoint)
+        self.optimizer.step()
+        self.scheduler.step()
+        if isinstance(self.method, HasAfterOptimizerStep):
+            self.method.after_optimizer_step(step, self.config.steps)
+        self.step = step + 1
+        self.phase = "boundary"
+        self.last_metrics.update({f"train/{k}": v for k, v in values.items()})
+        return batch
+
+    def _autocast(self) -> AbstractContextManager[Any]:
+        if self.use_bf16:
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
+    def _after_step(self, batch: Any) -> None:
+        """Rank 0's bookkeeping between steps: logs, diagnostics, callbacks, periodic checkpoint."""
+        if not self.dist.is_main:
+            return
+        step, cfg = self.step, self.config
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            self._log_train()
+        if cfg.diag_every and step % cfg.diag_every == 0 and isinstance(self.method, HasDiagnostics):
+            self._log_group("diag", self._diagnostics(batch))
+        for callback in self.callbacks:
+            if step % callback.every == 0:
+                self._log_group(callback.name, self._run_callback(callback))
+        if cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.steps:
+            self._save()
+        if self.progress is not None:
+            self.progress.update(step, self.last_metrics)
+
+    def _log_train(self) -> None:
+        now = time.perf_counter()
+        rate = (self.step - self._step_log) / max(now - self._t_log, 1e-9)
+        self.last_metrics["train/steps_per_s"] = rate
+        if self.batch_size:
+            self.last_metrics["train/samples_per_s"] = rate * self.batch_size * self.dist.world_size
+        if self.logger is not None:
+            self.logger.log(self.step, {k: v for k, v in self.last_metrics.items() if k.startswith("train/")})
+        self._t_log, self._step_log = now, self.step
+
+    def _log_group(self, prefix: str, values: Mapping[str, float]) -> None:
+        named = {f"{prefix}/{k}": v for k, v in values.items()}
+        if not named:
+            return
+        self.last_metrics.update(named)
+        if self.logger is not None:
+            self.logger.log(self.step, named)
+
+    def _diagnostics(self, batch: Any) -> dict[str, float]:
+        with preserve_rng(), _eval_mode(self.method), torch.no_grad():
+            return _floats(self.method.diagnostics(batch), "diagnostics()")
+
+    def _run_callback(self, callback: Callback) -> dict[str, float]:
+        with preserve_rng(), _eval_mode(self.method):
+            out = callback.fn(self.step, self.method)
+        return {} if out is None else _floats(out, f"callback {callback.name!r}")
+
+    def _stop_status(self, signals: _StopSignals) -> Status | None:
+        budget = self.config.time_budget_s
+        local = 2 if signals.requested else 1 if budget and time.perf_counter() - self._t0 >= budget else 0
+        flag = any_rank(local, self.dist, self.device)  # every rank stops at the same step
+        return {0: None, 1: "time_budget", 2: "interrupted"}[flag]
+
+    # ------------------------------------------------------------ save, end
+
+    def _save(self) -> None:
+        if not self.dist.is_main or self._saved_step == self.step:
+            return
+        save_checkpoint(self.paths.checkpoint, self._state())
+        self._saved_step = self.step
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "kind": self.run_config["kind"],
+            "format_version": FORMAT_VERSION,
+            "step": self.step,
+            "model": self.method.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": capture_rng_state(),
+            "data": self.data.state_dict() if isinstance(self.data, StatefulSource) else None,
+            "config": self.run_config,
+            "metrics": dict(self.last_metrics),
+            "world_size": self.dist.world_size,
+            "time": time.time(),
+        }
+
+    def _finish(self, status: Status) -> None:
+        if not self.dist.is_main:
+            return
+        self._save()
+        metadata = {
+            "kind": self.run_config["kind"],
+            "step": str(self.step),
+            "format_version": str(FORMAT_VERSION),
+            "config": json.dumps(self.run_config),
+        }
+        export_safetensors(self.method, self.paths.weights, metadata)
+        write_json_atomic(
+            self.paths.weights_meta,
+            {
+                **self.run_config,
+                "step": self.step,
+                "status": status,
+                "format_version": FORMAT_VERSION,
+                "weights": self.paths.weights.name,
+            },
+        )
+        log.info("%s at step %d/%d; run in %s", status, self.step, self.config.steps, self.paths.root)
+
+    def _close(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        if self.logger is not None:
+            self.logger.close()
+
+
+class _StopSignals:
+    """First SIGINT/SIGTERM: stop after the current step; a second SIGINT: KeyboardInterrupt at once.
+
+    Handlers are installed only in the main thread (Python allows no other) and restored on exit.
+    """
+
+    def __init__(self) -> None:
+        self.requested: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = signum
+        log.warning(
+            "%s received: stopping after this step with a checkpoint (Ctrl-C again aborts)",
+            signal.Signals(signum).name,
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+
+
+def _wrap(method: nn.Module, config: TrainConfig, dist: DistInfo, device: torch.device) -> nn.Module:
+    stepper: nn.Module = _TrainingStep(method)
+    if dist.enabled:
+        device_ids = [device.index] if device.type == "cuda" else None
+        stepper = DistributedDataParallel(
+            stepper, device_ids=device_ids, find_unused_parameters=config.ddp_find_unused
+        )
+    if config.compile:
+        stepper = torch.compile(stepper)
+    return stepper
+
+
+def _param_groups(method: nn.Module, lr: float) -> list[dict[str, Any]]:
+    """The method's groups (``lr_scale`` turned into ``lr``), else one group of trainable parameters."""
+    if isinstance(method, HasParamGroups):
+        groups = [dict(group) for group in method.param_groups()]
+        for i, group in enumerate(groups):
+            if "params" not in group:
+                raise ValueError(f"param_groups()[{i}] has no 'params'; keys {sorted(group)}")
+            group["params"] = list(group["params"])
+            if "lr_scale" in group:
+                group["lr"] = lr * float(group.pop("lr_scale"))
+    else:
+        groups = [{"params": [p for p in method.parameters() if p.requires_grad]}]
+    if not any(group["params"] for group in groups):
+        raise ValueError(f"{type(method).__name__} has no parameters that require grad")
+    return groups
+
+
+def _use_bf16(config: TrainConfig, device: torch.device, dist: DistInfo) -> bool:
+    if config.precision != "bf16":
+        return False
+    if device.type == "cuda":
+        return True
+    if dist.is_main:
+        log.warning(
+            "precision='bf16' ignored on %s (~10x slower on CPUs without bf16 units); training in fp32",
+            device.type,
+        )
+    return False
+
+
+def _rank_seed(seed: int, dist: DistInfo, *, step: int) -> int:
+    return seed + dist.rank + dist.world_size * step
+
+
+def _check_same_model(path: Path, state: dict[str, Any], model_config: dict[str, Any]) -> None:
+    saved = (state.get("config") or {}).get("model")
+    if saved is None or saved == model_config:
+        return
+    if isinstance(saved, dict):
+        differ = sorted(k for k in set(saved) | set(model_config) if saved.get(k) != model_config.get(k))
+    else:
+        differ = ["<whole config>"]
+    raise CheckpointError(
+        path,
+        f"checkpoint was trained with another model config (differs in {differ}); "
+        "use another run_dir or train.resume=false",
+    )
+
+
+def _unpack(out: Any, step: int) -> tuple[Tensor, dict[str, float]]:
+    """Check ``training_step``'s return value: (scalar loss with a graph, float metrics)."""
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise TypeError(f"training_step must return (loss, metrics); at step {step} got {type(out).__name__}")
+    loss, metrics = out
+    if not isinstance(loss, Tensor) or loss.ndim != 0:
+        got = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
+        raise ValueError(f"training_step must return a scalar loss tensor; at step {step} got {got}")
+    if not loss.requires_grad:
+        raise ValueError(f"the loss at step {step} does not require grad (was it computed under no_grad?)")
+    return loss, _floats(metrics, "training_step()")
+
+
+def _floats(values: Any, where: str) -> dict[str, float]:
+    if not isinstance(values, Mapping):
+        raise TypeError(f"{where} must give a dict of float metrics, got {type(values).__name__}")
+    out = {}
+    for key, value in values.items():
+        try:
+            out[str(key)] = float(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{where}: metric {key!r} must be a float, got {type(value).__name__}") from e
+    return out
+
+
+@contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
+    """Put ``module`` in eval mode, then restore every submodule's own mode."""
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
