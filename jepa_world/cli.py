@@ -82,23 +82,149 @@ def data_show(
     typer.echo(f"wrote {png} and {gif}")
 
 
+# --- training, evaluation, planning --------------------------------------------------------------
+
+def _split_overrides(items: list[str] | None) -> list[str]:
+    items = list(items or [])
+    bad = [x for x in items if "=" not in x]
+    if bad:
+        raise ValueError(f"overrides must look like key=value, got {bad}")
+    return items
+
+
+@app.command("presets")
+def presets_cmd() -> None:
+    """List the presets `jepa-world train --preset` accepts."""
+    from jepa_world.presets import PRESETS, load_builtin_presets
+
+    load_builtin_presets()
+    for name in sorted(PRESETS):
+        typer.echo(f"{name:24s} {PRESETS[name].help}")
+
+
+@app.command("train")
+@friendly
+def train_cmd(
+    preset: Annotated[str, typer.Option(help="Preset name (see `jepa-world presets`).")] = "two-rooms",
+    run_dir: Annotated[Path | None, typer.Option(help="Run directory (default runs/PRESET).")] = None,
+    overrides: Annotated[list[str] | None, typer.Argument(
+        help="Config overrides key=value, e.g. train.steps=500 model.predictor.kind=gru.")] = None,
+    show_config: Annotated[bool, typer.Option(help="Print every config field with its doc and exit.")] = False,
+) -> None:
+    """Train a preset (resumes run_dir's checkpoint when there is one; Ctrl-C stops cleanly)."""
+    from jepa_world.config import apply_overrides, list_fields
+    from jepa_world.presets import get_preset
+    from jepa_world.train import train
+
+    spec = get_preset(preset)
+    cfg = apply_overrides(spec.config(), _split_overrides(overrides))
+    if show_config:
+        for key, value, doc in list_fields(cfg):
+            typer.echo(f"{key} = {value!r}    # {doc.splitlines()[0] if doc else ''}")
+        return
+    run = spec.build(cfg)
+    out = run_dir or Path("runs") / preset
+    result = train(run.method, run.source, run.train, run_dir=out, kind=run.kind, model_config=run.model_config,
+                   batch_size=run.batch_size, callbacks=run.callbacks)
+    shown = {k: round(v, 4) for k, v in result.last_metrics.items() if k.startswith(("train/loss", "train/probe"))}
+    typer.echo(f"{result.status} at step {result.step} in {result.wall_s / 60:.1f} min; {shown}; run: {out}")
+
+
+def _planning_config(planner: str, episodes: int, seed: int, num_envs: int, overrides: list[str]):
+    """PlanningEvalConfig from CLI options; `planner.FIELD=V` overrides go to the planner's config."""
+    from dataclasses import asdict
+
+    from jepa_world.config import apply_overrides
+    from jepa_world.eval.planning import PlanningEvalConfig
+    from jepa_world.planning.registry import planner_config_cls
+
+    planner_cls = planner_config_cls(planner)
+    base = PlanningEvalConfig(episodes=episodes, seed=seed, num_envs=min(num_envs, episodes))
+    defaults = {k: v for k, v in base.planner_overrides.items() if k in planner_cls.__dataclass_fields__}
+    planner_keys = [o[len("planner."):] for o in overrides if o.startswith("planner.")]
+    planner_cfg = apply_overrides(planner_cls(**defaults), planner_keys)
+    changed = {k: v for k, v in asdict(planner_cfg).items() if v != getattr(planner_cls(), k) or k in defaults}
+    rest = [o for o in overrides if not o.startswith("planner.")]
+    base.planner, base.planner_overrides = planner, changed
+    return apply_overrides(base, rest)
+
+
+def _world_model(run: Path, oracle: bool):
+    if oracle:
+        from jepa_world.methods.oracle import TwoRoomsOracle
+
+        model = TwoRoomsOracle()
+        return model, model.probe
+    from jepa_world.eval.runs import load_method
+
+    model, _ = load_method(run, expected_kind="world_model")
+    return model, model.decode_position
+
+
+@app.command("eval")
+@friendly
+def eval_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory of a trained world model.")],
+    planner: Annotated[str, typer.Option(help="cem | mppi | gradient.")] = "mppi",
+    episodes: Annotated[int, typer.Option(help="Goal-reaching episodes (start and goal in opposite rooms).")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the episode set.")] = 0,
+    num_envs: Annotated[int, typer.Option(help="Episodes run at once.")] = 100,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
+    png: Annotated[Path | None, typer.Option(help="Write a summary PNG here.")] = None,
+    oracle: Annotated[bool, typer.Option(help="Plan with the ground-truth model instead (upper bound).")] = False,
+    overrides: Annotated[list[str] | None, typer.Argument(
+        help="key=value: planner.horizon=12, mpc.replan_every=8, cost=l2, reduce=last, fixed_wall=true.")] = None,
+) -> None:
+    """Plan to goals in Two Rooms with a trained world model; print success rate and timings."""
+    from jepa_world.eval.planning import evaluate_planning, save_summary_png
+
+    cfg = _planning_config(planner, episodes, seed, num_envs, _split_overrides(overrides))
+    model, probe = _world_model(run, oracle)
+    report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty())
+    typer.echo(report.table())
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report.as_dict(), indent=2))
+        typer.echo(f"wrote {json_out}")
+    if png:
+        save_summary_png(report, report.results[0], str(png))
+        typer.echo(f"wrote {png}")
+
+
+@app.command("plan")
+@friendly
+def plan_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory of a trained world model.")],
+    gif: Annotated[Path, typer.Option(help="Write the episode's GIF here.")] = Path("plan.gif"),
+    planner: Annotated[str, typer.Option(help="cem | mppi | gradient.")] = "mppi",
+    seed: Annotated[int, typer.Option(help="Seed of the episode.")] = 0,
+    oracle: Annotated[bool, typer.Option(help="Plan with the ground-truth model instead.")] = False,
+    overrides: Annotated[list[str] | None, typer.Argument(help="key=value, as for `eval`.")] = None,
+) -> None:
+    """Plan one episode and write a GIF: observation, goal, executed path, planned latent path (decoded)."""
+    from jepa_world.eval.planning import evaluate_planning, save_episode_gif
+
+    cfg = _planning_config(planner, 1, seed, 1, _split_overrides(overrides))
+    model, probe = _world_model(run, oracle)
+    report = evaluate_planning(model, cfg, probe=probe)
+    gif.parent.mkdir(parents=True, exist_ok=True)
+    save_episode_gif(report.results[0], 0, str(gif))
+    outcome = "success" if report.success[0] else "failure"
+    typer.echo(f"{outcome}: final distance {report.final_distance[0]:.2f} px; wrote {gif}")
+
+
 @app.command("demo")
 @friendly
 def demo(
-    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/demo"),
+    out: Annotated[Path, typer.Option(help="Run directory.")] = Path("runs/two-rooms"),
+    episodes: Annotated[int, typer.Option(help="Evaluation episodes.")] = 100,
+    overrides: Annotated[list[str] | None, typer.Argument(help="Preset overrides key=value.")] = None,
 ) -> None:
-    """The main job on the embedded default: generate a Two Rooms dataset and summarise it."""
-    from jepa_world.data.build import build_dataset
-    from jepa_world.data.shards import load_trajectories
-    from jepa_world.data.stats import dataset_stats
-    from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
-
-    data_dir = out / "two-rooms-data"
-    build_dataset(data_dir, num=20_000, config=TwoRoomsDataConfig(), overwrite=True,
-                  progress=sys.stderr.isatty())
-    traj, _ = load_trajectories(data_dir)
-    typer.echo(json.dumps(dataset_stats(traj), indent=2))
-    data_show(data_dir, out=out / "preview", count=8, seed=0)
+    """The main job: train the default world model (`--preset two-rooms`) on CPU, then plan to goals."""
+    train_cmd(preset="two-rooms", run_dir=out, overrides=overrides, show_config=False)
+    eval_cmd(run=out, planner="mppi", episodes=episodes, seed=0, num_envs=100, json_out=out / "eval.json",
+             png=out / "eval.png", oracle=False, overrides=None)
+    plan_cmd(run=out, gif=out / "episode.gif", planner="mppi", seed=0, oracle=False, overrides=None)
 
 
 def main() -> None:

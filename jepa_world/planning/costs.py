@@ -58,13 +58,17 @@ def step_distance(z_traj: Tensor, goal: Tensor, distance: Distance = "mse") -> T
 
 
 def goal_distance_cost(
-    distance: Distance = "mse", reduce: Reduce = "sum", discount: float = 0.95
+    distance: Distance = "mse", reduce: Reduce = "sum", discount: float = 0.95, path_weight: float = 0.0
 ) -> CostFn:
     """A cost ``(z_traj (N, S, T, D), goal (N, D)) -> (N, S)``: distance to the goal along the horizon.
 
     reduce: ``sum`` adds the distance at every predicted step (rewards getting there early),
     ``last`` keeps only the final step, ``discounted`` weights step t (0-based) by ``discount**t``.
+    ``path_weight`` adds ``path_weight * mean_t d_t``: with ``last`` it keeps the search free to
+    detour (around a wall) while preferring plans that get close early and stay there.
     """
+    if path_weight < 0:
+        raise ValueError(f"path_weight must be >= 0, got {path_weight}")
     if reduce not in ("sum", "last", "discounted"):
         raise ValueError(f"reduce must be one of ['sum', 'last', 'discounted'], got {reduce!r}")
     if distance not in ("mse", "l2", "l1"):
@@ -74,12 +78,13 @@ def goal_distance_cost(
 
     def cost(z_traj: Tensor, goal: Tensor) -> Tensor:
         d = step_distance(z_traj, goal, distance)  # (N, S, T)
+        extra = path_weight * d.mean(dim=-1) if path_weight else 0.0
         if reduce == "last":
-            return d[..., -1]
+            return d[..., -1] + extra
         if reduce == "discounted":
             weights = discount ** torch.arange(d.shape[-1], device=d.device, dtype=d.dtype)  # (T,)
-            return (d * weights).sum(dim=-1)
-        return d.sum(dim=-1)
+            return (d * weights).sum(dim=-1) + extra
+        return d.sum(dim=-1) + extra
 
     return cost
 

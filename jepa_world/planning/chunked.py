@@ -1,0 +1,60 @@
+"""Macro-actions: a world model whose one action is a primitive action held for ``repeat`` base steps.
+
+A planner over :class:`ChunkedWorldModel` searches T macro-actions, i.e. ``T * repeat`` environment
+steps, at the cost of a T-step search space: 10 macro-actions of repeat 5 cover 50 Two Rooms steps.
+The predicted latents are those after each macro-action, so a cost sees T points along the way.
+
+Examples:
+    >>> import torch
+    >>> class PointMass:
+    ...     def encode(self, obs): return obs
+    ...     def step(self, z, a): return z + a
+    ...     def rollout(self, z0, actions): return z0[:, None] + actions.cumsum(dim=1)
+    >>> model = ChunkedWorldModel(PointMass(), repeat=5)
+    >>> model.rollout(torch.zeros(1, 2), torch.ones(1, 2, 2))      # (B=1, T=2, A=2) macro-actions
+    tensor([[[ 5.,  5.],
+             [10., 10.]]])
+    >>> expand_actions(torch.tensor([[[1.0], [2.0]]]), repeat=2).flatten().tolist()
+    [1.0, 1.0, 2.0, 2.0]
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from jepa_world.planning.protocols import WorldModel
+
+
+def expand_actions(actions: Tensor, *, repeat: int) -> Tensor:
+    """Macro-actions (B, T, A) -> the primitive sequence (B, T * repeat, A), each action held ``repeat`` times."""
+    if actions.dim() != 3:
+        raise ValueError(f"actions must be (B, T, A), got shape {tuple(actions.shape)}")
+    return actions if repeat == 1 else actions.repeat_interleave(repeat, dim=1)
+
+
+class ChunkedWorldModel:
+    """A :class:`WorldModel` over macro-actions: ``step(z, a)`` is ``base.step`` applied ``repeat`` times."""
+
+    def __init__(self, base: WorldModel, repeat: int) -> None:
+        if not isinstance(repeat, int) or repeat < 1:
+            raise ValueError(f"repeat must be an int >= 1, got {repeat!r}")
+        self.base = base
+        self.repeat = repeat
+
+    def encode(self, obs: Tensor) -> Tensor:
+        """obs (B, C, H, W) -> z (B, D), the base model's encoding."""
+        return self.base.encode(obs)
+
+    def step(self, z: Tensor, a: Tensor) -> Tensor:
+        """z (B, D), a (B, A) -> the latent after holding ``a`` for ``repeat`` base steps (B, D)."""
+        for _ in range(self.repeat):
+            z = self.base.step(z, a)
+        return z
+
+    def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
+        """z0 (B, D), actions (B, T, A) -> (B, T, D): the latent after each macro-action (z0 excluded)."""
+        fine = self.base.rollout(z0, expand_actions(actions, repeat=self.repeat))  # (B, T * repeat, D)
+        return fine[:, self.repeat - 1 :: self.repeat]  # indices repeat-1, 2*repeat-1, ...
+
+    def __repr__(self) -> str:
+        return f"ChunkedWorldModel({self.base!r}, repeat={self.repeat})"

@@ -1,0 +1,245 @@
+"""Model-predictive control in latent space: plan, execute a few steps, observe, replan (warm-started).
+
+:func:`run_mpc` drives N Two Rooms episodes in lock-step. The goal observation is encoded once per
+episode batch; every ``replan_every`` environment steps the current observation is encoded once
+(never per candidate) and ``planner.plan(z, goal, warm_start)`` returns a plan (N, T, A); the loop
+executes its first actions and starts the next search from the same plan shifted by the actions
+it consumed (:func:`~jepa_world.planning.actions.shift_warm_start`).
+
+With ``action_repeat = r > 1`` every planned action is a *macro-action* held for r environment
+steps: build the planner over ``ChunkedWorldModel(world_model, r)`` (``evaluate_planning`` does)
+and pass the plain ``world_model`` here (it is used to encode and to decode recorded plans).
+
+Examples:
+    >>> import torch
+    >>> from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, sample_episodes
+    >>> from jepa_world.methods.oracle import TwoRoomsOracle
+    >>> from jepa_world.planning.chunked import ChunkedWorldModel
+    >>> from jepa_world.planning.costs import goal_distance_cost
+    >>> from jepa_world.planning.registry import make_planner
+    >>> oracle = TwoRoomsOracle()
+    >>> planner = make_planner("mppi", ChunkedWorldModel(oracle, 5), goal_distance_cost(reduce="last"),
+    ...                        horizon=10, num_samples=32, iterations=2)
+    >>> episodes = sample_episodes(2, generator=torch.Generator().manual_seed(0))
+    >>> result = run_mpc(TwoRoomsBatch(2), oracle, planner, episodes=episodes,
+    ...                  config=MPCConfig(replan_every=25, action_repeat=5))
+    >>> result.distances.shape, len(result.replan_ms)
+    (torch.Size([2, 201]), 8)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch
+from jepa_world.planning.actions import WarmFill, shift_warm_start
+from jepa_world.planning.chunked import ChunkedWorldModel, expand_actions
+from jepa_world.planning.protocols import Planner, WorldModel
+
+Probe = Callable[[Tensor], Tensor]
+"""Maps latents (..., D) to agent positions (..., 2) in px (for the oracle: ``z[..., :2]``)."""
+
+
+@dataclass
+class MPCConfig:
+    """Settings of the receding-horizon loop."""
+
+    replan_every: int = 4
+    """Environment steps executed between two plan() calls."""
+    action_repeat: int = 1
+    """Environment steps per planned action. With r > 1 the planner must be built over
+    ChunkedWorldModel(world_model, r) (run_mpc checks it when the planner exposes its world_model)."""
+    warm_fill: WarmFill = "last"
+    """How the warm start is padded after dropping consumed actions: 'last' repeats the final action, 'zero'."""
+    stop_at_goal: bool = False
+    """Give an environment zero actions once it has been within the success radius (default: keep planning)."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first field with an impossible value."""
+        for name in ("replan_every", "action_repeat"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"MPCConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.warm_fill not in ("last", "zero"):
+            raise ValueError(f"MPCConfig.warm_fill must be 'last' or 'zero', got {self.warm_fill!r}")
+
+    @property
+    def consumed(self) -> int:
+        """Planned actions consumed between replans (a partly executed macro-action stays in the warm start)."""
+        return self.replan_every // self.action_repeat
+
+
+@dataclass
+class MPCResult:
+    """N episodes of MPC. S = episode length (200); R = number of plan() calls; L = S_plan + 1 path points."""
+
+    final_distance: Tensor
+    """(N,) distance to the goal after the last step (px)."""
+    success: Tensor
+    """(N,) bool: final distance below the success radius."""
+    steps_to_success: Tensor
+    """(N,) int64: first step index i (into ``distances``) with distance < radius; -1 if never."""
+    distances: Tensor
+    """(N, S + 1) distance to the goal before the first step and after every step."""
+    positions: Tensor
+    """(N, S + 1, 2) executed agent positions (px)."""
+    episodes: Episodes
+    """The layouts, starts and goals that were run."""
+    replan_ms: list[float]
+    """Wall milliseconds of each plan() call for the whole batch, encoding included."""
+    wall_s: float
+    """Wall seconds of the whole episode batch (reset to last step), recording of plans excluded."""
+    num_envs: int
+    """N."""
+    plan_steps: list[int] = field(default_factory=list)
+    """With ``record``: the environment step at which each plan was made, (R,)."""
+    planned_paths: Tensor | None = None
+    """With ``record``: (R, N, L, 2) each plan's predicted positions at every env step, start included."""
+
+
+def run_mpc(
+    env: TwoRoomsBatch,
+    world_model: WorldModel,
+    planner: Planner,
+    *,
+    episodes: Episodes,
+    config: MPCConfig,
+    record: bool = False,
+    probe: Probe | None = None,
+    progress: bool = False,
+) -> MPCResult:
+    """Run ``env.num_envs`` episodes to their end with MPC; see the module docstring.
+
+    ``record`` also stores every plan decoded by ``probe`` (latents (..., D) -> positions (..., 2)).
+    """
+    config.validate()
+    _check_chunking(planner, config)
+    if record and probe is None:
+        raise ValueError("run_mpc(record=True) needs a probe mapping latents (..., D) to positions (..., 2)")
+    start = time.perf_counter()
+    obs, info = env.reset(episodes=episodes)
+    goal = _encode(world_model, info["goal_obs"])  # (N, D), once per batch
+    log = _Log(info, num_envs=env.num_envs, radius=env.config.success_radius)
+    plan: Tensor | None = None
+    bar = tqdm(total=env.config.max_steps, disable=not progress, desc="mpc", unit="step", leave=False)
+    for t in range(env.config.max_steps):
+        k = t % config.replan_every  # steps executed since the last plan
+        if k == 0:
+            warm = None if plan is None else shift_warm_start(plan, shift=config.consumed, fill=config.warm_fill)
+            z, plan = log.timed_plan(world_model, planner, obs, goal, warm)
+            _check_horizon(plan, config)
+            if record:
+                log.record_plan(t, partial(_planned_path, world_model, z, plan, config.action_repeat, probe))
+        action = plan[:, k // config.action_repeat].detach().cpu()  # (N, A)
+        if config.stop_at_goal:
+            action = torch.where(log.reached[:, None], torch.zeros_like(action), action)
+        obs, info = env.step(action)
+        log.add(info)
+        bar.update(1)
+    bar.close()
+    return log.result(episodes, wall_s=time.perf_counter() - start)
+
+
+def _encode(world_model: WorldModel, obs: Tensor) -> Tensor:
+    """obs (N, C, H, W) -> z (N, D), without autograd history."""
+    with torch.no_grad():
+        return world_model.encode(obs).detach()
+
+
+def _sync(x: Tensor) -> None:
+    if x.is_cuda:
+        torch.cuda.synchronize(x.device)
+
+
+def _check_chunking(planner: Planner, config: MPCConfig) -> None:
+    """A planner over a ChunkedWorldModel must plan macro-actions of ``config.action_repeat`` steps."""
+    model = getattr(planner, "world_model", None)
+    if model is None:
+        return
+    repeat = model.repeat if isinstance(model, ChunkedWorldModel) else 1
+    if repeat != config.action_repeat:
+        raise ValueError(
+            f"MPCConfig.action_repeat={config.action_repeat} but the planner's world model takes "
+            f"{repeat}-step actions ({type(model).__name__}); build the planner over "
+            f"ChunkedWorldModel(world_model, {config.action_repeat})"
+        )
+
+
+def _check_horizon(plan: Tensor, config: MPCConfig) -> None:
+    needed = (config.replan_every - 1) // config.action_repeat + 1
+    if plan.dim() != 3 or plan.shape[1] < needed:
+        raise ValueError(
+            f"replan_every={config.replan_every} with action_repeat={config.action_repeat} executes "
+            f"{needed} planned actions per plan, but the planner returned shape {tuple(plan.shape)} (N, T, A)"
+        )
+
+
+def _planned_path(world_model: WorldModel, z: Tensor, plan: Tensor, repeat: int, probe: Probe) -> Tensor:
+    """Decode a plan at env-step resolution: z (N, D), plan (N, T, A) -> (N, T * repeat + 1, 2) on CPU."""
+    base = world_model.base if isinstance(world_model, ChunkedWorldModel) else world_model
+    with torch.no_grad():
+        latents = base.rollout(z, expand_actions(plan, repeat=repeat))  # (N, T * repeat, D)
+        path = probe(torch.cat([z[:, None], latents], dim=1))  # (N, T * repeat + 1, 2)
+    return path.detach().float().cpu()
+
+
+class _Log:
+    """What run_mpc accumulates: per-step distances/positions, first success, plan timings and paths."""
+
+    def __init__(self, info: dict, *, num_envs: int, radius: float) -> None:
+        self.radius = radius
+        self.distances = [info["distance"]]
+        self.positions = [info["pos"]]
+        self.first_success = torch.full((num_envs,), -1, dtype=torch.long)
+        self.reached = torch.zeros(num_envs, dtype=torch.bool)
+        self.replan_ms: list[float] = []
+        self.plan_steps: list[int] = []
+        self.paths: list[Tensor] = []
+        self.record_s = 0.0
+        self._update_success(info["distance"], step=0)
+
+    def timed_plan(self, world_model: WorldModel, planner: Planner, obs: Tensor, goal: Tensor,
+                   warm: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Encode obs once and plan; the wall time of both is logged. -> z (N, D), plan (N, T, A)."""
+        start = time.perf_counter()
+        z = _encode(world_model, obs)
+        plan = planner.plan(z, goal, warm).actions.detach()
+        _sync(plan)
+        self.replan_ms.append((time.perf_counter() - start) * 1e3)
+        return z, plan
+
+    def record_plan(self, step: int, decode: Callable[[], Tensor]) -> None:
+        """Store the plan made at ``step`` as decoded by ``decode()``; its time is left out of wall_s."""
+        start = time.perf_counter()
+        self.plan_steps.append(step)
+        self.paths.append(decode())
+        self.record_s += time.perf_counter() - start
+
+    def add(self, info: dict) -> None:
+        self.distances.append(info["distance"])
+        self.positions.append(info["pos"])
+        self._update_success(info["distance"], step=info["t"])
+
+    def _update_success(self, distance: Tensor, *, step: int) -> None:
+        now = distance < self.radius  # (N,)
+        self.first_success[now & ~self.reached] = step
+        self.reached |= now
+
+    def result(self, episodes: Episodes, *, wall_s: float) -> MPCResult:
+        distances = torch.stack(self.distances, dim=1).float()  # (N, S + 1)
+        return MPCResult(
+            final_distance=distances[:, -1], success=distances[:, -1] < self.radius,
+            steps_to_success=self.first_success, distances=distances,
+            positions=torch.stack(self.positions, dim=1).float(), episodes=episodes,
+            replan_ms=self.replan_ms, wall_s=wall_s - self.record_s, num_envs=distances.shape[0],
+            plan_steps=self.plan_steps, planned_paths=torch.stack(self.paths) if self.paths else None,
+        )

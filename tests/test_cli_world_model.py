@@ -1,0 +1,99 @@
+"""CLI smoke runs of train -> eval -> plan on a tiny world model, resume, and bad input."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from jepa_world.cli import app
+
+runner = CliRunner()
+
+TINY = ["model.encoder.channels=(4,8)", "model.encoder.embed_dim=8", "model.encoder.keypoints=4", "model.encoder.flat_dims=3",
+        "model.predictor.latent_dim=8", "model.predictor.hidden=16", "model.idm_hidden=16", "batch_size=4",
+        "data.length=3", "train.progress=false", "train.tensorboard=false", "train.log_every=1",
+        "train.warmup_steps=1"]
+FAST_PLAN = ["planner.horizon=2", "planner.num_samples=8", "planner.num_elites=4", "planner.iterations=1",
+             "mpc.replan_every=40", "mpc.action_repeat=20"]
+
+
+def train(run, steps, *extra):
+    return runner.invoke(app, ["train", "--preset", "two-rooms", "--run-dir", str(run), *TINY,
+                               f"train.steps={steps}", *extra])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run = tmp_path_factory.mktemp("wm") / "run"
+    r = train(run, 3)
+    assert r.exit_code == 0, r.output
+    assert "finished at step 3" in r.output
+    return run
+
+
+def test_train_writes_a_complete_run(trained):
+    for name in ("config.json", "checkpoints/last.pt", "metrics.jsonl", "model.safetensors", "model.json"):
+        assert (trained / name).is_file(), name
+    config = json.loads((trained / "config.json").read_text())
+    assert config["kind"] == "world_model" and len(config["model"]["encoder"]["input_std"]) == 2
+
+
+def test_eval_prints_and_writes_the_report(trained, tmp_path):
+    out = tmp_path / "report.json"
+    r = runner.invoke(app, ["eval", str(trained), "--episodes", "2", "--num-envs", "2", "--json", str(out),
+                            "--png", str(tmp_path / "s.png"), *FAST_PLAN])
+    assert r.exit_code == 0, r.output
+    report = json.loads(out.read_text())
+    for key in ("success_rate", "mean_final_distance", "ms_per_replan", "s_per_episode"):
+        assert key in report
+    assert 0.0 <= report["success_rate"] <= 1.0 and report["episodes"] == 2
+    assert report["config"]["planner_overrides"]["horizon"] == 2
+    assert (tmp_path / "s.png").stat().st_size > 1000
+
+
+def test_plan_writes_a_gif(trained, tmp_path):
+    gif = tmp_path / "ep.gif"
+    r = runner.invoke(app, ["plan", str(trained), "--gif", str(gif), "--planner", "cem", *FAST_PLAN])
+    assert r.exit_code == 0, r.output
+    assert gif.stat().st_size > 1000
+
+
+def test_resume_continues_the_same_run(tmp_path):
+    run = tmp_path / "run"
+    assert train(run, 2).exit_code == 0
+    r = train(run, 4)
+    assert r.exit_code == 0, r.output
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]  # steps 1-2 from the first call, 3-4 resumed; none repeated
+
+
+def test_unknown_names_list_the_valid_choices(trained):
+    r = runner.invoke(app, ["eval", str(trained), "--planner", "annealing"])
+    assert r.exit_code == 2 and "valid: ['cem', 'gradient', 'mppi']" in r.output
+    r = runner.invoke(app, ["train", "--preset", "two-rooms", "model.encoder.widht=3"])
+    assert r.exit_code == 2 and "width" not in r.output.split("valid")[0] and "channels" in r.output
+    r = runner.invoke(app, ["eval", str(trained), "planner.horizn=3"])
+    assert r.exit_code == 2 and "horizon" in r.output
+
+
+def test_corrupt_checkpoint_is_named_and_kept(trained, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(trained, run)
+    ckpt = run / "checkpoints" / "last.pt"
+    ckpt.write_bytes(b"not a checkpoint")
+    r = runner.invoke(app, ["eval", str(run), "--episodes", "1", *FAST_PLAN])
+    assert r.exit_code == 2 and "last.pt" in r.output
+    r = train(run, 5)
+    assert r.exit_code == 2 and "last.pt" in r.output
+    assert ckpt.read_bytes() == b"not a checkpoint"
+
+
+def test_checkpoint_of_another_model_is_refused(trained, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(trained, run)
+    r = train(run, 5, "model.predictor.hidden=32")
+    assert r.exit_code == 2 and "another model config" in r.output
