@@ -213,6 +213,48 @@ def plan_cmd(
     typer.echo(f"{outcome}: final distance {report.final_distance[0]:.2f} px; wrote {gif}")
 
 
+@app.command("eval-probe")
+@friendly
+def eval_probe_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory of an image-SSL preset.")],
+    baseline: Annotated[bool, typer.Option(help="Also probe a randomly initialised encoder.")] = True,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")] = None,
+) -> None:
+    """Linear-probe and k-NN accuracy of a run's frozen representation (protocol in docs/ssl.md)."""
+    from jepa_world.eval.ssl_run import eval_probe_run
+
+    out = eval_probe_run(run, baseline=baseline)
+    line = (f"linear probe {out['linear_acc']:.4f}  k-NN {out['knn_acc']:.4f}  "
+            f"effective rank {out['effective_rank']:.1f}")
+    if "random_init" in out:
+        r = out["random_init"]
+        line += f"  (random init: linear {r['linear_acc']:.4f}, k-NN {r['knn_acc']:.4f})"
+    typer.echo(line)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(out, indent=2))
+
+
+@app.command("diagnose")
+@friendly
+def diagnose_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory of an image-SSL preset.")],
+    png: Annotated[Path | None, typer.Option(help="Spectrum PNG (default RUN/spectrum.png).")] = None,
+) -> None:
+    """Collapse diagnostics of a run: verdict, reasons, metrics, singular-value spectrum PNG."""
+    from jepa_world.eval.ssl_run import diagnose_run
+
+    out = diagnose_run(run, png)
+    typer.echo(f"verdict: {out['verdict']}")
+    for reason in out["reasons"]:
+        typer.echo(f"  - {reason}")
+    for part in ("representation", "embedding"):
+        shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in out[part].items()
+                 if k in ("effective_rank", "rank_fraction", "normalized_std_ratio", "dead_dim_fraction")}
+        typer.echo(f"{part}: {shown}")
+    typer.echo(f"wrote {out['png']}")
+
+
 @app.command("demo")
 @friendly
 def demo(

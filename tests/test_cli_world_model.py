@@ -9,8 +9,9 @@ from jepa_world.cli import app
 
 runner = CliRunner()
 
-TINY = ["model.encoder.channels=(4,8)", "model.encoder.embed_dim=8", "model.encoder.keypoints=4", "model.encoder.flat_dims=3",
-        "model.predictor.latent_dim=8", "model.predictor.hidden=16", "model.idm_hidden=16", "batch_size=4",
+TINY = ["model.encoder.channels=(4,8)", "model.encoder.embed_dim=8", "model.encoder.keypoints=4",
+        "model.encoder.flat_dims=3", "model.predictor.latent_dim=8",
+        "model.predictor.hidden=16", "model.idm_hidden=16", "batch_size=4",
         "data.length=3", "train.progress=false", "train.tensorboard=false", "train.log_every=1",
         "train.warmup_steps=1"]
 FAST_PLAN = ["planner.horizon=2", "planner.num_samples=8", "planner.num_elites=4", "planner.iterations=1",
@@ -97,3 +98,12 @@ def test_checkpoint_of_another_model_is_refused(trained, tmp_path):
     shutil.copytree(trained, run)
     r = train(run, 5, "model.predictor.hidden=32")
     assert r.exit_code == 2 and "another model config" in r.output
+
+
+def test_demo_trains_evaluates_and_writes_pictures(tmp_path):
+    out = tmp_path / "demo"
+    r = runner.invoke(app, ["demo", "--out", str(out), "--episodes", "1", *TINY, "train.steps=2"])
+    assert r.exit_code == 0, r.output
+    assert "success rate" in r.output
+    for name in ("eval.json", "eval.png", "episode.gif", "model.safetensors"):
+        assert (out / name).stat().st_size > 0, name

@@ -268,6 +268,11 @@ def test_goal_distance_cost_reductions_on_known_values():
     # mse = mean over D of squares: sample 0 -> 12.5, 0, 0.5; l1 = mean |.|: sample 0 -> 3.5, 0, 0.5
     assert torch.allclose(make_cost("mse")(z_traj, goal), torch.tensor([[13.0, 2.5]]))
     assert torch.allclose(make_cost("l1", reduce="last")(z_traj, goal), torch.tensor([[0.5, 0.0]]))
+    # last + 0.3 * mean over the horizon: sample 0 -> 1 + 0.3 * 2, sample 1 -> 0 + 0.3 * 1
+    path = goal_distance_cost(distance="l2", reduce="last", path_weight=0.3)(z_traj, goal)
+    assert torch.allclose(path, torch.tensor([[1.6, 0.3]]))
+    with pytest.raises(ValueError, match="path_weight"):
+        goal_distance_cost(path_weight=-1.0)
     with pytest.raises(ValueError, match="valid"):
         make_cost("cosine")
     with pytest.raises(ValueError, match=r"\(1, 2\)"):

@@ -11,7 +11,8 @@ import os
 import random
 import re
 import signal
-import socket
+import subprocess
+import sys
 import threading
 from collections import namedtuple
 from pathlib import Path
@@ -512,23 +513,31 @@ class Union:
         return torch.cat([x0, x1]), torch.cat([y0, y1])
 
 
-def _ddp_worker(rank: int, port: int, run_dir: str, out_dir: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
-                      LOCAL_RANK=str(rank))
-    torch.set_num_threads(1)
-    method = make_method(noise=0.0)
-    train(method, StepSeeded(), config(steps=6, ckpt_every=0), run_dir=Path(run_dir), kind=KIND,
-          model_config=MODEL_CONFIG)
-    torch.save(method.state_dict(), Path(out_dir) / f"rank{rank}.pt")
+_DDP_WORKER = """
+import os, sys
+from pathlib import Path
+import torch
+sys.path.insert(0, {tests!r})
+from test_train_loop import KIND, MODEL_CONFIG, StepSeeded, config, make_method
+from jepa_world.train import train
+
+torch.set_num_threads(1)
+method = make_method(noise=0.0)
+train(method, StepSeeded(), config(steps=6, ckpt_every=0), run_dir=Path({run_dir!r}), kind=KIND,
+      model_config=MODEL_CONFIG)
+torch.save(method.state_dict(), Path({out_dir!r}) / f"rank{{os.environ['RANK']}}.pt")
+"""
 
 
 @pytest.mark.slow
 def test_ddp_two_processes_average_gradients_like_one_big_batch(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    args = (port, str(tmp_path / "ddp"), str(tmp_path))
-    torch.multiprocessing.start_processes(_ddp_worker, args=args, nprocs=2, start_method="fork")
+    # torchrun in fresh processes (a fork of a pytest worker can deadlock), with a deadline
+    script = tmp_path / "worker.py"
+    script.write_text(_DDP_WORKER.format(tests=str(Path(__file__).parent), run_dir=str(tmp_path / "ddp"),
+                                         out_dir=str(tmp_path)))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(script)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
     single = make_method(noise=0.0)
     run(tmp_path / "single", single, Union(), cfg=config(steps=6, ckpt_every=0))
     states = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]

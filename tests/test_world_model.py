@@ -38,8 +38,8 @@ def test_spatial_softmax_finds_a_hot_pixel():
     assert torch.allclose(kp[1], torch.stack([grid[0], grid[8]]), atol=1e-3)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(keypoints=3), dict(keypoints=3, flat_dims=0, channels=(4,)), dict(keypoints=3, flat_dims=2),
-                                dict(input_pool=1, channels=(4, 4, 4), blocks=2)])
+@pytest.mark.parametrize("kw", [dict(), dict(keypoints=3), dict(keypoints=3, flat_dims=0, channels=(4,)),
+                                dict(keypoints=3, flat_dims=2), dict(input_pool=1, channels=(4, 4, 4), blocks=2)])
 def test_encoder_shapes(kw):
     cfg = ImpalaConfig(embed_dim=5, **({"channels": (4, 8)} | kw))
     assert ImpalaEncoder(cfg)(torch.rand(3, 2, 65, 65)).shape == (3, 5)
@@ -102,7 +102,7 @@ def test_training_step_combines_the_documented_terms():
     w = wm.config.weights
     assert m["var"] == pytest.approx(var.item(), rel=1e-5) and m["cov"] == pytest.approx(cov.item(), rel=1e-5)
     total = w.pred * m["pred"] + w.var * m["var"] + w.cov * m["cov"] + w.time * m["time"] + w.idm * m["idm"]
-    assert float(loss) == pytest.approx(total, rel=1e-5)
+    assert loss.item() == pytest.approx(total, rel=1e-5)
 
 
 def test_probe_gradient_never_reaches_the_encoder():

@@ -164,10 +164,8 @@ class ImpalaEncoder(nn.Module):
                              f"got {tuple(obs.shape)}")
         x = (obs - self.input_mean) / self.input_std
         x = F.avg_pool2d(x, cfg.input_pool) if cfg.input_pool > 1 else x
-        if self.keypoints is None:
-            z = self.head(F.relu(self.stages(x)).flatten(1))  # (B, C_last * s * s) -> (B, D)
-        else:
-            z = self._keypoint_embedding(x)
+        flat = self.keypoints is None  # flat head: (B, C_last * s * s) -> (B, D)
+        z = self.head(F.relu(self.stages(x)).flatten(1)) if flat else self._keypoint_embedding(x)
         return F.layer_norm(z, z.shape[-1:]) if cfg.norm_output else z
 
     def _keypoint_embedding(self, x: Tensor) -> Tensor:
