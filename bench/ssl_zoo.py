@@ -10,12 +10,18 @@ reported as the reference point.
 
 Usage:
     python bench/ssl_zoo.py [--minutes 5] [--dataset digits] [--methods vicreg,byol,...]
-                            [--threads 1] [--out runs/ssl_zoo] [-- key=value overrides for every preset]
+                            [--threads 1] [--collapse-minutes 1] [--out runs/ssl_zoo]
+                            [-- key=value overrides for every preset]
 
-Prints one line per method as it finishes, then one JSON object on its last line:
+Then the two deliberately broken configurations (VICReg with variance and covariance weights 0,
+SimSiam without stop-gradient) are trained for ``--collapse-minutes`` each and diagnosed: collapse
+detection works when they are called "collapsed" and every method above "healthy".
+
+Prints one line per run as it finishes, then one JSON object on its last line:
 ``{"dataset", "budget_minutes", "machine", "raw_pixels": {...}, "methods": {method: {"linear_acc",
 "knn_acc", "effective_rank", "minutes", "images_per_s", "steps", "random_init_linear_acc",
-"random_init_knn_acc", "verdict"}}, "best": method}``.
+"random_init_knn_acc", "verdict", "reasons"}}, "best": method, "broken": {label: {...}},
+"collapse_detection": {"healthy_runs_called_healthy", "broken_runs_called_collapsed"}}``.
 """
 
 from __future__ import annotations
@@ -85,10 +91,19 @@ def raw_pixel_reference(dataset_overrides: list[str]) -> dict:
             "dims": int(xtr.shape[1])}
 
 
-def run_method(method: str, dataset: str, minutes: float, overrides: list[str], out: Path) -> dict:
+BROKEN = {
+    "vicreg-no-var-cov": ("vicreg", ["model.vicreg.var_weight=0", "model.vicreg.cov_weight=0"]),
+    "simsiam-no-stop-grad": ("simsiam", ["model.stop_gradient=false"]),
+}
+"""Deliberately collapsing configurations: label -> (method, overrides)."""
+
+
+def run_method(method: str, dataset: str, minutes: float, overrides: list[str], out: Path, *,
+               label: str | None = None) -> dict:
     name = f"{method}-{dataset}"
+    label = label or name
     budget = 60.0 * minutes
-    sps = seconds_per_step(name, overrides, out / f".calib-{method}")
+    sps = seconds_per_step(name, overrides, out / f".calib-{label}")
     cfg, _ = _build(name, overrides)
     probe_share = 0.92  # leave room for the online probes and diagnostics inside the budget
     steps = max(10, int(budget * probe_share / sps))
@@ -96,7 +111,7 @@ def run_method(method: str, dataset: str, minutes: float, overrides: list[str], 
     run_overrides = overrides + [f"train.steps={steps}", f"train.warmup_steps={warmup}",
                                  f"train.time_budget_s={budget}", f"probe.every={max(1, steps // 3)}"]
     _, spec = _build(name, run_overrides)
-    run_dir = out / name
+    run_dir = out / label
     shutil.rmtree(run_dir, ignore_errors=True)
     t0 = time.perf_counter()
     result = _train(spec, run_dir)
@@ -114,8 +129,9 @@ def run_method(method: str, dataset: str, minutes: float, overrides: list[str], 
         "random_init_linear_acc": probe["random_init"]["linear_acc"],
         "random_init_knn_acc": probe["random_init"]["knn_acc"],
         "verdict": diag["verdict"],
+        "reasons": diag["reasons"],
     }
-    print(f"{name}: linear {row['linear_acc']:.4f} (random init {row['random_init_linear_acc']:.4f}), "
+    print(f"{label}: linear {row['linear_acc']:.4f} (random init {row['random_init_linear_acc']:.4f}), "
           f"k-NN {row['knn_acc']:.4f}, eff. rank {row['effective_rank']:.1f}, {row['minutes']:.1f} min, "
           f"{row['images_per_s']:.0f} img/s, {row['steps']} steps, {row['verdict']}", flush=True)
     return row
@@ -127,6 +143,9 @@ def main() -> None:
     ap.add_argument("--dataset", default="digits", choices=["digits", "shapes"], help="preset dataset")
     ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ",".join(METHODS))
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (0 = torch default)")
+    ap.add_argument("--collapse-minutes", type=float, default=1.0,
+                    help="budget of each deliberately broken run (VICReg without var/cov, SimSiam without "
+                         "stop-gradient) whose collapse verdict is reported under 'broken'; 0 = skip them")
     ap.add_argument("--out", type=Path, default=Path("runs/ssl_zoo"), help="where the runs are written")
     ap.add_argument("overrides", nargs="*", help="key=value overrides applied to every preset")
     args = ap.parse_args()
@@ -144,8 +163,17 @@ def main() -> None:
     print(f"raw pixels: linear {raw['linear_acc']:.4f}, k-NN {raw['knn_acc']:.4f}", flush=True)
     rows = {m: run_method(m, args.dataset, args.minutes, overrides, args.out) for m in methods}
     best = max(rows, key=lambda m: rows[m]["linear_acc"])
+    broken = {}
+    if args.collapse_minutes > 0:
+        for label, (method, extra) in BROKEN.items():
+            broken[label] = run_method(method, args.dataset, args.collapse_minutes, overrides + extra, args.out,
+                                       label=label)
     print(json.dumps({"dataset": args.dataset, "budget_minutes": args.minutes, "machine": _machine(args.threads),
-                      "raw_pixels": raw, "methods": rows, "best": best}))
+                      "raw_pixels": raw, "methods": rows, "best": best, "broken": broken,
+                      "collapse_detection": {
+                          "healthy_runs_called_healthy": all(r["verdict"] == "healthy" for r in rows.values()),
+                          "broken_runs_called_collapsed": all(r["verdict"] == "collapsed" for r in broken.values()),
+                      }}))
 
 
 if __name__ == "__main__":

@@ -240,19 +240,16 @@ def eval_probe_cmd(
 def diagnose_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory of an image-SSL preset.")],
     png: Annotated[Path | None, typer.Option(help="Spectrum PNG (default RUN/spectrum.png).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")] = None,
 ) -> None:
-    """Collapse diagnostics of a run: verdict, reasons, metrics, singular-value spectrum PNG."""
-    from jepa_world.eval.ssl_run import diagnose_run
+    """Collapse diagnostics of a run: verdict, reasons, metrics, per-epoch history, singular-value spectrum PNG."""
+    from jepa_world.eval.ssl_run import diagnose_run, format_diagnosis
 
     out = diagnose_run(run, png)
-    typer.echo(f"verdict: {out['verdict']}")
-    for reason in out["reasons"]:
-        typer.echo(f"  - {reason}")
-    for part in ("representation", "embedding"):
-        shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in out[part].items()
-                 if k in ("effective_rank", "rank_fraction", "normalized_std_ratio", "dead_dim_fraction")}
-        typer.echo(f"{part}: {shown}")
-    typer.echo(f"wrote {out['png']}")
+    typer.echo(format_diagnosis(out))  # verdict, reasons, test-set metrics, per-epoch history, PNG path
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(out, indent=2))
 
 
 @app.command("demo")

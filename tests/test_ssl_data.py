@@ -202,10 +202,32 @@ def test_shapes_are_deterministic_balanced_and_visible():
     assert not torch.equal(splits.train.images[:6], splits.test.images)
 
 
-def test_shapes_classes_are_distinguishable_by_their_masks():
-    # render on a plain background: the shape's pixel count differs by class at a fixed scale
-    imgs, labels = generate_shapes(600, image_size=24, generator=_gen(1))
-    assert imgs.shape[0] == 600 and set(labels.tolist()) == set(range(6))
+# closed-form areas of the shapes in local coordinates (the rasteriser's definitions):
+# circle r^2 = 0.85; square of side 1.5; regular triangle / hexagon of circumradius 1: (3 sqrt 3 / 4),
+# (3 sqrt 3 / 2); cross of two 2 x 0.6 bars: 2 * 1.2 - 0.36; star r(t) = 0.6 + 0.4 cos 5t: pi (0.36 + 0.08)
+SHAPE_AREAS = {"circle": math.pi * 0.85, "square": 1.5**2, "triangle": 3 * math.sqrt(3) / 4,
+               "hexagon": 3 * math.sqrt(3) / 2, "cross": 2 * 1.2 - 0.36, "star": math.pi * (0.36 + 0.08)}
+
+
+def test_shape_masks_have_their_closed_form_areas():
+    from jepa_world.data.images.shapes import _inside
+
+    n = 1200  # pixel centres of a fine grid on [-1.1, 1.1]^2
+    t = (torch.arange(n, dtype=torch.float64) + 0.5) / n * 2.2 - 1.1
+    v, u = torch.meshgrid(t, t, indexing="ij")
+    for label, name in enumerate(SHAPE_CLASSES):
+        area = float(_inside(label, u, v).double().mean()) * 2.2**2
+        assert area == pytest.approx(SHAPE_AREAS[name], rel=5e-3), name
+
+
+def test_shapes_class_is_what_varies_with_the_label():
+    # fraction of pixels that differ from the image's border colour tracks the class's area
+    imgs, labels = generate_shapes(1200, image_size=32, generator=_gen(1))
+    x = imgs.float()
+    corners = torch.stack([x[:, :, 0, 0], x[:, :, 0, -1], x[:, :, -1, 0], x[:, :, -1, -1]]).median(dim=0).values
+    fg = ((x - corners.view(-1, 3, 1, 1)).abs().amax(dim=1) > 40).float().mean(dim=(1, 2))  # (N,)
+    mean_fg = {name: float(fg[labels == i].mean()) for i, name in enumerate(SHAPE_CLASSES)}
+    assert sorted(mean_fg, key=mean_fg.get) == sorted(SHAPE_AREAS, key=SHAPE_AREAS.get), mean_fg
 
 
 def test_folder_loader_layouts(tmp_path):
