@@ -252,6 +252,37 @@ def diagnose_cmd(
         json_out.write_text(json.dumps(out, indent=2))
 
 
+@app.command("eval-video")
+@friendly
+def eval_video_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory of a video preset (e.g. --preset video-digits).")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
+    gif: Annotated[Path | None, typer.Option(help="Rollout GIF (default RUN/rollout.gif; 'none' to skip).")] = None,
+    png: Annotated[Path | None, typer.Option(help="Error-vs-horizon PNG (default RUN/horizons.png).")] = None,
+    overrides: Annotated[list[str] | None, typer.Argument(
+        help="VideoEvalConfig key=value: horizon=10 eval_clips=256 grid=16 decoder_steps=400 random_init=false.")]
+    = None,
+) -> None:
+    """Probe digit locations in predicted representations at each horizon, vs copy-last and random init."""
+    from jepa_world.config import apply_overrides
+    from jepa_world.eval.video_run import VideoEvalConfig, eval_video_run
+
+    cfg = apply_overrides(VideoEvalConfig(), _split_overrides(overrides))
+    gif_path = None if str(gif).lower() == "none" else gif or run / "rollout.gif"
+    out = eval_video_run(run, cfg, gif=gif_path, png=png or run / "horizons.png")
+    for name, metrics in [("predicted", out["predicted"]), ("copy_last", out["copy_last"]),
+                          *([("random_init", out["random_init"]["predicted"])] if "random_init" in out else []),
+                          ("encoded", out["encoded"])]:
+        errors = " ".join(f"{v:5.1f}" for v in metrics["location_error_px"])
+        typer.echo(f"{name:12s} location error px by horizon: {errors}")
+    shown = {k: out[k] for k in ("beats_copy_last", "beats_random_init", "error_grows_with_horizon") if k in out}
+    typer.echo(f"{shown}; wrote {out['png']}" + (f" and {out['gif']}" if "gif" in out else ""))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(out, indent=2))
+        typer.echo(f"wrote {json_out}")
+
+
 @app.command("demo")
 @friendly
 def demo(

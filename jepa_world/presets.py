@@ -70,7 +70,8 @@ PRESETS: dict[str, Preset] = {}
 METHOD_BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {}
 """Method kind -> ``model_config -> nn.Module`` (untrained; load weights afterwards)."""
 
-BUILTIN_MODULES = ("jepa_world.methods.world_model_presets", "jepa_world.methods.ssl_presets")
+BUILTIN_MODULES = ("jepa_world.methods.world_model_presets", "jepa_world.methods.ssl_presets",
+                   "jepa_world.methods.video_presets")
 """Modules that register presets when imported (missing ones are skipped)."""
 
 

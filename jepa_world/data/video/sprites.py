@@ -13,6 +13,7 @@ Examples:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import torch
@@ -23,8 +24,12 @@ from jepa_world.data.images.digits import load_digits_splits
 Split = Literal["train", "test"]
 
 
+@lru_cache(maxsize=8)
 def digit_sprites(size: int, split: Split = "train") -> tuple[Tensor, Tensor]:
-    """``(sprites (N, size, size) uint8, labels (N,) int64)``: the digits of ``split``, upsampled."""
+    """``(sprites (N, size, size) uint8, labels (N,) int64)``: the digits of ``split``, upsampled.
+
+    Cached: the tensors are shared between callers, who must not modify them.
+    """
     if split not in ("train", "test"):
         raise ValueError(f"digit_sprites: split must be 'train' or 'test', got {split!r}")
     splits = load_digits_splits(image_size=size)
