@@ -25,6 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from jepa_world.envs.free_space import last_free_point
+
 SIZE = 65
 """Observation side length in pixels."""
 BORDER_LO = 4
@@ -98,43 +100,13 @@ def clip_action_norm(actions: Tensor, max_norm: float = MAX_ACTION_NORM) -> Tens
     return actions * scale
 
 
-def _segment_intervals(p: Tensor, d: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
-    """Parameter interval [enter, exit] of the segment p + t d (t in [0, 1]) inside each rectangle.
-
-    p, d: (N, 2); lo, hi: (N, K, 2) -> enter, exit: (N, K); empty when enter > exit.
-    """
-    p = p.unsqueeze(1)  # (N, 1, 2)
-    d = d.unsqueeze(1)
-    moving = d != 0
-    safe_d = torch.where(moving, d, torch.ones_like(d))
-    t1 = (lo - p) / safe_d
-    t2 = (hi - p) / safe_d
-    inside_static = (p >= lo) & (p <= hi)
-    inf = torch.full_like(t1, float("inf"))
-    t_lo = torch.where(moving, torch.minimum(t1, t2), torch.where(inside_static, -inf, inf))
-    t_hi = torch.where(moving, torch.maximum(t1, t2), torch.where(inside_static, inf, -inf))
-    enter = t_lo.amax(-1).clamp_min(0.0)
-    exit_ = t_hi.amin(-1).clamp_max(1.0)
-    return enter, exit_
-
-
 def move(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor) -> Tensor:
     """Apply the collision rule: pos (N, 2), action (N, 2) (already norm-clipped) -> new pos (N, 2).
 
     Computed in float64 so that stopping points land on the wall boundary to ~1e-13 px.
     """
-    p = pos.to(torch.float64)
-    d = action.to(torch.float64)
     lo, hi = free_rectangles(wall_x, door_y)
-    enter, exit_ = _segment_intervals(p, d, lo, hi)  # (N, 3)
-    valid = enter <= exit_
-    eps = 1e-12
-    reach = torch.where(valid & (enter <= eps), exit_, torch.zeros_like(exit_)).amax(-1)  # (N,)
-    for _ in range(2):  # three rectangles: two hops connect any pair
-        joins = valid & (enter <= reach.unsqueeze(-1) + eps)
-        reach = torch.maximum(reach, torch.where(joins, exit_, torch.zeros_like(exit_)).amax(-1))
-    new = p + reach.unsqueeze(-1) * d
-    return new.to(pos.dtype)
+    return last_free_point(pos, action, lo, hi, hops=2)  # three rectangles: two hops connect any pair
 
 
 def sample_in_room(
