@@ -1,9 +1,10 @@
-"""Planning evaluation: success rate, distances and timings of latent MPC on Two Rooms goal reaching.
+"""Planning evaluation: success rate, distances and timings of latent MPC on Two Rooms or maze goal reaching.
 
 :func:`evaluate_planning` runs ``episodes`` goal-reaching episodes in batches of ``num_envs`` with
 :func:`~jepa_world.planning.mpc.run_mpc` and summarises them in a :class:`PlanningReport`. The
 episode set is a pure function of ``(seed, fixed_wall, episodes)``: every episode is sampled up
-front and the batches are slices, so ``num_envs`` changes the speed, never the task.
+front and the batches are slices, so ``num_envs`` changes the speed, never the task. ``env="maze"``
+runs the long-horizon maze task instead (:mod:`jepa_world.envs.maze_batch`, settings in ``maze``).
 
 Defaults are the recipe checked with the ground-truth model (``methods.oracle.TwoRoomsOracle``):
 MPPI (64 samples, 3 iterations) over 10 macro-actions of 10 steps, so the 100-step horizon reaches
@@ -38,12 +39,16 @@ import torch
 from torch import Tensor
 
 from jepa_world.config import to_dict
+from jepa_world.envs import maze_render
 from jepa_world.envs import two_rooms_geometry as geo
+from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, MazeEpisodes
+from jepa_world.envs.maze_batch import sample_episodes as sample_maze_episodes
 from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
 from jepa_world.planning.chunked import ChunkedWorldModel
 from jepa_world.planning.costs import make_cost
-from jepa_world.planning.mpc import MPCConfig, MPCResult, Probe, run_mpc
+from jepa_world.planning.high_level import HeldActionModel
+from jepa_world.planning.mpc import GoalEnv, MPCConfig, MPCResult, Probe, run_mpc
 from jepa_world.planning.protocols import Planner, WorldModel
 from jepa_world.planning.registry import make_planner, planner_config_cls
 
@@ -62,10 +67,14 @@ class PlanningEvalConfig:
     """Episodes run at once (in lock-step); the episodes are run in batches of this size."""
     seed: int = 0
     """Seed of the episode set (layouts, starts, goals)."""
+    env: Literal["two_rooms", "maze"] = "two_rooms"
+    """The task: 'two_rooms' (PLDM / EB-JEPA benchmark) or 'maze' (rooms several doors apart, see maze.*)."""
     fixed_wall: bool = False
-    """Use the fixed layout instead of a random wall and door per episode."""
+    """Two Rooms: use the fixed layout instead of a random wall and door per episode."""
+    maze: MazeConfig = field(default_factory=MazeConfig)
+    """The maze task (env='maze'): rooms per side, extra doors, minimum door distance, step budget."""
     planner: str = "mppi"
-    """Planner name: 'cem', 'mppi' or 'gradient' (see planning.registry)."""
+    """Planner name: 'cem', 'mppi', 'gradient' or 'hierarchical' (see planning.registry)."""
     planner_overrides: dict[str, Any] = field(default_factory=lambda: {"horizon": 10, "num_samples": 64,
                                                                        "iterations": 3})
     """Fields of the planner's config to change, e.g. {'horizon': 10, 'num_samples': 128}."""
@@ -88,7 +97,10 @@ class PlanningEvalConfig:
         for name in ("episodes", "num_envs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PlanningEvalConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.env not in ("two_rooms", "maze"):
+            raise ValueError(f"PlanningEvalConfig.env must be 'two_rooms' or 'maze', got {self.env!r}")
         self.mpc.validate()
+        self.maze.validate()
         make_cost(self.cost, reduce=self.reduce, discount=self.discount, path_weight=self.path_weight)
         horizon = self.planner_config().horizon
         needed = (self.mpc.replan_every - 1) // self.mpc.action_repeat + 1
@@ -126,6 +138,8 @@ class PlanningReport:
     """Total wall seconds / episodes (amortised over the batch)."""
     s_per_episode_batch: float
     """Mean wall seconds of one batch of num_envs episodes."""
+    plan_s_per_episode: float
+    """Wall seconds of all plan() calls (encoding included) / episodes: the planning time of an episode."""
     final_distance: list[float]
     success: list[bool]
     steps_to_success: list[int]
@@ -154,6 +168,7 @@ class PlanningReport:
             (f"ms per replan ({self.num_envs} envs)", f"{self.ms_per_replan:.1f}"),
             ("ms per replan per env", f"{self.ms_per_replan_per_env:.2f}"),
             ("s per episode", f"{self.s_per_episode:.3f}"),
+            ("planning s per episode", f"{self.plan_s_per_episode:.3f}"),
             (f"s per batch of {self.num_envs}", f"{self.s_per_episode_batch:.2f}"),
         ]
         for name, value in rows:
@@ -163,10 +178,37 @@ class PlanningReport:
         return out.getvalue()
 
 
+def hierarchical_mpc() -> MPCConfig:
+    """The loop the hierarchical planner's defaults were measured with: 5-step actions, replanning every 5 steps."""
+    return MPCConfig(replan_every=5, action_repeat=5, warm_fill="zero", stop_at_goal=True)
+
+
+def default_eval_config(planner: str = "mppi", **fields: Any) -> PlanningEvalConfig:
+    """A PlanningEvalConfig with the settings ``planner`` was tuned with; ``fields`` override any of them.
+
+    The flat planners plan 10 macro-actions of 10 steps (64 samples, 3 iterations) and replan every
+    10 steps (the PlanningEvalConfig defaults); 'hierarchical' keeps its own config defaults and
+    runs under :func:`hierarchical_mpc`.
+
+    Examples:
+        >>> default_eval_config("hierarchical", env="maze").mpc.action_repeat
+        5
+        >>> default_eval_config("cem").planner_overrides["num_samples"]
+        64
+    """
+    if planner == "hierarchical":
+        fields = {"planner_overrides": {}, "mpc": hierarchical_mpc(), **fields}
+    return PlanningEvalConfig(planner=planner, **fields)
+
+
 def build_planner(world_model: WorldModel, config: PlanningEvalConfig) -> Planner:
-    """The configured planner over ``world_model`` (wrapped in ChunkedWorldModel when action_repeat > 1)."""
+    """The configured planner over ``world_model``, wrapped when action_repeat > 1 in ChunkedWorldModel, or in the
+    equivalent HeldActionModel for a model with a fast ``hold(z, a, steps)`` (the maze oracle)."""
     repeat = config.mpc.action_repeat
-    model = ChunkedWorldModel(world_model, repeat) if repeat > 1 else world_model
+    model = world_model
+    if repeat > 1:
+        model = HeldActionModel(world_model, repeat) if hasattr(world_model, "hold") else ChunkedWorldModel(
+            world_model, repeat)
     cost = make_cost(config.cost, reduce=config.reduce, discount=config.discount,
                      path_weight=config.path_weight)
     return make_planner(config.planner, model, cost, config=config.planner_config())
@@ -177,22 +219,37 @@ def evaluate_planning(
 ) -> PlanningReport:
     """Run the configured episodes with MPC and summarise them. A ``probe`` also records planned paths."""
     config.validate()
-    all_episodes = sample_episodes(config.episodes, generator=torch.Generator().manual_seed(config.seed),
-                                   fixed_wall=config.fixed_wall)
+    all_episodes = sample_eval_episodes(config)
     planner = build_planner(world_model, config)
-    env_config = TwoRoomsConfig(fixed_wall=config.fixed_wall)
     results = []
     with _eval_mode(world_model):
         for start in range(0, config.episodes, config.num_envs):
             batch = slice_episodes(all_episodes, start, start + config.num_envs)
-            env = TwoRoomsBatch(len(batch.start), env_config, device=str(_device_of(world_model)))
+            env = make_eval_env(config, len(batch.start), device=str(_device_of(world_model)))
             results.append(run_mpc(env, world_model, planner, episodes=batch, config=config.mpc,
                                    record=probe is not None, probe=probe, progress=progress))
     return summarize(results, config)
 
 
-def slice_episodes(episodes: Episodes, start: int, stop: int) -> Episodes:
+def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes:
+    """The evaluation's episode set: a pure function of (env, seed, task settings, episodes)."""
+    generator = torch.Generator().manual_seed(config.seed)
+    if config.env == "maze":
+        return sample_maze_episodes(config.episodes, config.maze, generator=generator)
+    return sample_episodes(config.episodes, generator=generator, fixed_wall=config.fixed_wall)
+
+
+def make_eval_env(config: PlanningEvalConfig, num_envs: int, *, device: str = "cpu") -> GoalEnv:
+    """The batched env of the configured task."""
+    if config.env == "maze":
+        return MazeBatch(num_envs, config.maze, device=device)
+    return TwoRoomsBatch(num_envs, TwoRoomsConfig(fixed_wall=config.fixed_wall), device=device)
+
+
+def slice_episodes(episodes: Episodes | MazeEpisodes, start: int, stop: int) -> Episodes | MazeEpisodes:
     """Episodes start..stop-1 of a set."""
+    if isinstance(episodes, MazeEpisodes):
+        return episodes.slice(start, stop)
     return Episodes(episodes.wall_x[start:stop], episodes.door_y[start:stop],
                     episodes.start[start:stop], episodes.goal[start:stop])
 
@@ -211,7 +268,9 @@ def summarize(results: list[MPCResult], config: PlanningEvalConfig) -> PlanningR
         median_final_distance=final.median().item(),
         mean_steps_to_success=steps[success].float().mean().item() if success.any() else None,
         ms_per_replan=ms, ms_per_replan_per_env=ms / num_envs, s_per_episode=sum(wall) / len(final),
-        s_per_episode_batch=statistics.fmean(wall), final_distance=final.tolist(), success=success.tolist(),
+        s_per_episode_batch=statistics.fmean(wall),
+        plan_s_per_episode=sum(sum(r.replan_ms) for r in results) / 1e3 / len(final),
+        final_distance=final.tolist(), success=success.tolist(),
         steps_to_success=steps.tolist(), config=to_dict(config), results=results,
     )
 
@@ -251,7 +310,7 @@ def _frame(result: MPCResult, index: int, t: int, scale: int) -> np.ndarray:
     from PIL import Image, ImageDraw
 
     ep = result.episodes
-    obs = render(result.positions[index, t][None], ep.wall_x[index:index + 1], ep.door_y[index:index + 1])[0]
+    obs = _render_one(ep, index, result.positions[index, t])
     img = Image.fromarray(to_rgb(obs, goal_pos=ep.goal[index]).numpy()).resize((65 * scale,) * 2, Image.NEAREST)
     draw = ImageDraw.Draw(img)
 
@@ -279,9 +338,23 @@ def save_episode_gif(result: MPCResult, index: int, path: str, *, fps: int = 20,
     iio.imwrite(path, frames, duration=1000 / fps, loop=0)
 
 
+def _render_one(ep: Episodes | MazeEpisodes, i: int, pos: Tensor) -> Tensor:
+    """Observation (2, 65, 65) of episode i's layout with the agent at pos (2,)."""
+    if isinstance(ep, MazeEpisodes):
+        return maze_render.render(pos[None], ep.doors[i:i + 1])[0]
+    return render(pos[None], ep.wall_x[i:i + 1], ep.door_y[i:i + 1])[0]
+
+
+def _walls(ep: Episodes | MazeEpisodes, i: int) -> np.ndarray:
+    """Wall channel (65, 65) of episode i."""
+    if isinstance(ep, MazeEpisodes):
+        return maze_render.render_walls(ep.doors[i:i + 1])[0].numpy()
+    return render_walls(ep.wall_x[i:i + 1], ep.door_y[i:i + 1])[0].numpy()
+
+
 def _draw_episode(ax: Any, result: MPCResult, i: int) -> None:
     ep = result.episodes
-    ax.imshow(render_walls(ep.wall_x[i:i + 1], ep.door_y[i:i + 1])[0].numpy(), cmap="gray_r", vmax=2.5)
+    ax.imshow(_walls(ep, i), cmap="gray_r", vmax=2.5)
     ok = bool(result.success[i])
     xy = result.positions[i].numpy()  # (S + 1, 2)
     ax.plot(xy[:, 0], xy[:, 1], color="tab:green" if ok else "tab:red", lw=1.2)
@@ -317,3 +390,41 @@ def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, ma
                  f"{report.ms_per_replan:.0f} ms/replan ({report.num_envs} envs)")
     fig.savefig(path, dpi=80)
 
+
+
+def _draw_subgoals(ax: Any, result: MPCResult, i: int) -> None:
+    """Decoded subgoals of episode i: the first high-level path (dashed) and every target aimed at (dots)."""
+    if result.waypoints is None or result.targets is None:
+        return
+    first = result.waypoints[0, i].numpy()  # (K, 2)
+    ax.plot(first[:, 0], first[:, 1], "--", color="tab:blue", lw=0.8, alpha=0.8)
+    targets = result.targets[:, i].numpy()  # (R, 2)
+    steps = np.asarray(result.plan_steps[: len(targets)], dtype=float)
+    ax.scatter(targets[:, 0], targets[:, 1], c=steps, cmap="cool", s=10, zorder=3, edgecolors="none")
+
+
+def save_paths_png(results: dict[str, MPCResult], path: str, *, episodes: list[int] | None = None) -> None:
+    """Side by side per planner (columns) and episode (rows): the layout, start (black), goal (star), the executed
+    path (green = success, red = failure) and, for a hierarchical planner recorded with a probe, the decoded
+    subgoals (dashed blue: the first high-level path; dots: the subgoal aimed at by each plan, cyan to magenta
+    over time)."""
+    from matplotlib.figure import Figure
+
+    if not results:
+        raise ValueError("save_paths_png needs at least one result")
+    first = next(iter(results.values()))
+    episodes = list(range(min(4, first.num_envs))) if episodes is None else episodes
+    bad = [i for i in episodes if not 0 <= i < first.num_envs]
+    if bad:
+        raise ValueError(f"episode indices must be in [0, {first.num_envs}), got {bad}")
+    fig = Figure(figsize=(2.6 * len(results), 2.6 * len(episodes)), layout="constrained")
+    axes = np.asarray(fig.subplots(len(episodes), len(results), squeeze=False))
+    for col, (name, result) in enumerate(results.items()):
+        for row, i in enumerate(episodes):
+            ax = axes[row, col]
+            _draw_episode(ax, result, i)
+            _draw_subgoals(ax, result, i)
+            steps = int(result.steps_to_success[i])
+            ax.set_title(f"{name} #{i}: " + (f"{steps} steps" if steps >= 0 else f"{result.final_distance[i]:.0f} px"),
+                         fontsize=8)
+    fig.savefig(path, dpi=90)

@@ -1,10 +1,12 @@
 """Model-predictive control in latent space: plan, execute a few steps, observe, replan (warm-started).
 
-:func:`run_mpc` drives N Two Rooms episodes in lock-step. The goal observation is encoded once per
+:func:`run_mpc` drives N goal-reaching episodes in lock-step in a batched env (:class:`GoalEnv`:
+``TwoRoomsBatch`` or ``MazeBatch``). The goal observation is encoded once per
 episode batch; every ``replan_every`` environment steps the current observation is encoded once
 (never per candidate) and ``planner.plan(z, goal, warm_start)`` returns a plan (N, T, A); the loop
 executes its first actions and starts the next search from the same plan shifted by the actions
-it consumed (:func:`~jepa_world.planning.actions.shift_warm_start`).
+it consumed (:func:`~jepa_world.planning.actions.shift_warm_start`). A planner with a ``reset()``
+method (the hierarchical one keeps subgoals between calls) is reset before the episodes start.
 
 With ``action_repeat = r > 1`` every planned action is a *macro-action* held for r environment
 steps: build the planner over ``ChunkedWorldModel(world_model, r)`` (``evaluate_planning`` does)
@@ -33,18 +35,34 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch
 from jepa_world.planning.actions import WarmFill, shift_warm_start
 from jepa_world.planning.chunked import ChunkedWorldModel, expand_actions
-from jepa_world.planning.protocols import Planner, WorldModel
+from jepa_world.planning.protocols import Planner, PlanResult, WorldModel
 
 Probe = Callable[[Tensor], Tensor]
 """Maps latents (..., D) to agent positions (..., 2) in px (for the oracle: ``z[..., :2]``)."""
+
+
+class GoalEnv(Protocol):
+    """N goal-reaching episodes in lock-step (``TwoRoomsBatch``, ``MazeBatch``).
+
+    ``reset(episodes=...)`` and ``step(actions (N, A))`` return ``(obs (N, C, H, W), info)`` with
+    ``info["goal_obs"]`` (N, C, H, W), ``info["distance"]`` (N,), ``info["pos"]`` (N, 2) and
+    ``info["t"]``; ``config`` has ``max_steps`` and ``success_radius``.
+    """
+
+    num_envs: int
+    config: Any
+
+    def reset(self, seed: int | None = None, episodes: Any = None) -> tuple[Tensor, dict]: ...
+
+    def step(self, actions: Tensor) -> tuple[Tensor, dict]: ...
 
 
 @dataclass
@@ -92,8 +110,8 @@ class MPCResult:
     """(N, S + 1) distance to the goal before the first step and after every step."""
     positions: Tensor
     """(N, S + 1, 2) executed agent positions (px)."""
-    episodes: Episodes
-    """The layouts, starts and goals that were run."""
+    episodes: Any
+    """The layouts, starts and goals that were run (the env's episodes type)."""
     replan_ms: list[float]
     """Wall milliseconds of each plan() call for the whole batch, encoding included."""
     wall_s: float
@@ -104,14 +122,19 @@ class MPCResult:
     """With ``record``: the environment step at which each plan was made, (R,)."""
     planned_paths: Tensor | None = None
     """With ``record``: (R, N, L, 2) each plan's predicted positions at every env step, start included."""
+    waypoints: Tensor | None = None
+    """With ``record`` and a hierarchical planner: (R, N, K, 2) each plan's latent waypoints decoded by the
+    probe (the high-level path, then the goal; shorter lists padded with their last waypoint)."""
+    targets: Tensor | None = None
+    """With ``record`` and a hierarchical planner: (R, N, 2) the decoded subgoal each plan aimed at."""
 
 
 def run_mpc(
-    env: TwoRoomsBatch,
+    env: GoalEnv,
     world_model: WorldModel,
     planner: Planner,
     *,
-    episodes: Episodes,
+    episodes: Any,
     config: MPCConfig,
     record: bool = False,
     probe: Probe | None = None,
@@ -126,6 +149,8 @@ def run_mpc(
     if record and probe is None:
         raise ValueError("run_mpc(record=True) needs a probe mapping latents (..., D) to positions (..., 2)")
     start = time.perf_counter()
+    if callable(getattr(planner, "reset", None)):
+        planner.reset()
     obs, info = env.reset(episodes=episodes)
     goal = _encode(world_model, info["goal_obs"])  # (N, D), once per batch
     log = _Log(info, num_envs=env.num_envs, radius=env.config.success_radius)
@@ -135,10 +160,12 @@ def run_mpc(
         k = t % config.replan_every  # steps executed since the last plan
         if k == 0:
             warm = None if plan is None else shift_warm_start(plan, shift=config.consumed, fill=config.warm_fill)
-            z, plan = log.timed_plan(world_model, planner, obs, goal, warm)
+            z, result = log.timed_plan(world_model, planner, obs, goal, warm)
+            plan = result.actions.detach()
             _check_horizon(plan, config)
             if record:
                 log.record_plan(t, partial(_planned_path, world_model, z, plan, config.action_repeat, probe))
+                log.record_subgoals(result, probe)
         action = plan[:, k // config.action_repeat].detach().cpu()  # (N, A)
         if config.stop_at_goal:
             action = torch.where(log.reached[:, None], torch.zeros_like(action), action)
@@ -165,7 +192,7 @@ def _check_chunking(planner: Planner, config: MPCConfig) -> None:
     model = getattr(planner, "world_model", None)
     if model is None:
         return
-    repeat = model.repeat if isinstance(model, ChunkedWorldModel) else 1
+    repeat = getattr(model, "repeat", 1)  # ChunkedWorldModel, HeldActionModel
     if repeat != config.action_repeat:
         raise ValueError(
             f"MPCConfig.action_repeat={config.action_repeat} but the planner's world model takes "
@@ -204,18 +231,31 @@ class _Log:
         self.replan_ms: list[float] = []
         self.plan_steps: list[int] = []
         self.paths: list[Tensor] = []
+        self.waypoints: list[Tensor] = []
+        self.targets: list[Tensor] = []
         self.record_s = 0.0
         self._update_success(info["distance"], step=0)
 
     def timed_plan(self, world_model: WorldModel, planner: Planner, obs: Tensor, goal: Tensor,
-                   warm: Tensor | None) -> tuple[Tensor, Tensor]:
-        """Encode obs once and plan; the wall time of both is logged. -> z (N, D), plan (N, T, A)."""
+                   warm: Tensor | None) -> tuple[Tensor, PlanResult]:
+        """Encode obs once and plan; the wall time of both is logged. -> z (N, D), the planner's result."""
         start = time.perf_counter()
         z = _encode(world_model, obs)
-        plan = planner.plan(z, goal, warm).actions.detach()
-        _sync(plan)
+        result = planner.plan(z, goal, warm)
+        _sync(result.actions)
         self.replan_ms.append((time.perf_counter() - start) * 1e3)
-        return z, plan
+        return z, result
+
+    def record_subgoals(self, result: PlanResult, probe: Probe) -> None:
+        """Store the decoded waypoints and target of a hierarchical plan (time left out of wall_s)."""
+        waypoints, target = getattr(result, "waypoints", None), getattr(result, "target", None)
+        if waypoints is None or target is None:
+            return
+        start = time.perf_counter()
+        with torch.no_grad():
+            self.waypoints.append(probe(waypoints).detach().float().cpu())  # (N, K, 2)
+            self.targets.append(probe(target).detach().float().cpu())  # (N, 2)
+        self.record_s += time.perf_counter() - start
 
     def record_plan(self, step: int, decode: Callable[[], Tensor]) -> None:
         """Store the plan made at ``step`` as decoded by ``decode()``; its time is left out of wall_s."""
@@ -234,7 +274,7 @@ class _Log:
         self.first_success[now & ~self.reached] = step
         self.reached |= now
 
-    def result(self, episodes: Episodes, *, wall_s: float) -> MPCResult:
+    def result(self, episodes: Any, *, wall_s: float) -> MPCResult:
         distances = torch.stack(self.distances, dim=1).float()  # (N, S + 1)
         return MPCResult(
             final_distance=distances[:, -1], success=distances[:, -1] < self.radius,
@@ -242,4 +282,12 @@ class _Log:
             positions=torch.stack(self.positions, dim=1).float(), episodes=episodes,
             replan_ms=self.replan_ms, wall_s=wall_s - self.record_s, num_envs=distances.shape[0],
             plan_steps=self.plan_steps, planned_paths=torch.stack(self.paths) if self.paths else None,
+            waypoints=_stack_padded(self.waypoints) if self.waypoints else None,
+            targets=torch.stack(self.targets) if self.targets else None,
         )
+
+
+def _stack_padded(lists: list[Tensor]) -> Tensor:
+    """Stack (N, K_r, 2) tensors into (R, N, max K, 2), padding each with its last entry."""
+    k = max(x.shape[1] for x in lists)
+    return torch.stack([torch.cat([x, x[:, -1:].expand(-1, k - x.shape[1], -1)], dim=1) for x in lists])

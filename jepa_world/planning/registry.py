@@ -1,8 +1,9 @@
-"""The planner registry: the names a user types (``"cem"``, ``"mppi"``, ``"gradient"``) and a factory.
+"""The planner registry: the names a user types (``"cem"``, ``"mppi"``, ``"gradient"``, ``"hierarchical"``)
+and a factory.
 
 Examples:
     >>> sorted(PLANNERS)
-    ['cem', 'gradient', 'mppi']
+    ['cem', 'gradient', 'hierarchical', 'mppi']
     >>> planner_config_cls("mppi").__name__
     'MPPIConfig'
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from jepa_world.planning.cem import CEMConfig, CEMPlanner
 from jepa_world.planning.gradient import GradientConfig, GradientPlanner
+from jepa_world.planning.hierarchical import HierarchicalConfig, HierarchicalPlanner
 from jepa_world.planning.mppi import MPPIConfig, MPPIPlanner
 from jepa_world.planning.protocols import CostFn, Planner, WorldModel
 
@@ -20,6 +22,7 @@ PLANNERS: dict[str, tuple[type, type]] = {
     "cem": (CEMPlanner, CEMConfig),
     "mppi": (MPPIPlanner, MPPIConfig),
     "gradient": (GradientPlanner, GradientConfig),
+    "hierarchical": (HierarchicalPlanner, HierarchicalConfig),
 }
 """Planner name -> (planner class, config dataclass)."""
 
