@@ -135,11 +135,11 @@ def _planning_config(planner: str, episodes: int, seed: int, num_envs: int, over
     from dataclasses import asdict
 
     from jepa_world.config import apply_overrides
-    from jepa_world.eval.planning import PlanningEvalConfig
+    from jepa_world.eval.planning import default_eval_config
     from jepa_world.planning.registry import planner_config_cls
 
     planner_cls = planner_config_cls(planner)
-    base = PlanningEvalConfig(episodes=episodes, seed=seed, num_envs=min(num_envs, episodes))
+    base = default_eval_config(planner, episodes=episodes, seed=seed, num_envs=min(num_envs, episodes))
     defaults = {k: v for k, v in base.planner_overrides.items() if k in planner_cls.__dataclass_fields__}
     planner_keys = [o[len("planner."):] for o in overrides if o.startswith("planner.")]
     planner_cfg = apply_overrides(planner_cls(**defaults), planner_keys)
@@ -149,7 +149,12 @@ def _planning_config(planner: str, episodes: int, seed: int, num_envs: int, over
     return apply_overrides(base, rest)
 
 
-def _world_model(run: Path, oracle: bool):
+def _world_model(run: Path, oracle: bool, cfg=None):
+    if oracle and cfg is not None and cfg.env == "maze":
+        from jepa_world.methods.maze_oracle import MazeOracle
+
+        model = MazeOracle(cfg.maze.rooms)
+        return model, model.probe
     if oracle:
         from jepa_world.methods.oracle import TwoRoomsOracle
 
@@ -165,7 +170,7 @@ def _world_model(run: Path, oracle: bool):
 @friendly
 def eval_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory of a trained world model.")],
-    planner: Annotated[str, typer.Option(help="cem | mppi | gradient.")] = "mppi",
+    planner: Annotated[str, typer.Option(help="cem | mppi | gradient | hierarchical.")] = "mppi",
     episodes: Annotated[int, typer.Option(help="Goal-reaching episodes (start and goal in opposite rooms).")] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the episode set.")] = 0,
     num_envs: Annotated[int, typer.Option(help="Episodes run at once.")] = 100,
@@ -173,13 +178,13 @@ def eval_cmd(
     png: Annotated[Path | None, typer.Option(help="Write a summary PNG here.")] = None,
     oracle: Annotated[bool, typer.Option(help="Plan with the ground-truth model instead (upper bound).")] = False,
     overrides: Annotated[list[str] | None, typer.Argument(
-        help="key=value: planner.horizon=12, mpc.replan_every=8, cost=l2, reduce=last, fixed_wall=true.")] = None,
+        help="key=value: planner.horizon=12, mpc.replan_every=8, cost=l2, fixed_wall=true, env=maze.")] = None,
 ) -> None:
-    """Plan to goals in Two Rooms with a trained world model; print success rate and timings."""
+    """Plan to goals in Two Rooms (or the maze: env=maze) with a trained world model; print success rate and timings."""
     from jepa_world.eval.planning import evaluate_planning, save_summary_png
 
     cfg = _planning_config(planner, episodes, seed, num_envs, _split_overrides(overrides))
-    model, probe = _world_model(run, oracle)
+    model, probe = _world_model(run, oracle, cfg)
     report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty())
     typer.echo(report.table())
     if json_out:
@@ -196,7 +201,7 @@ def eval_cmd(
 def plan_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory of a trained world model.")],
     gif: Annotated[Path, typer.Option(help="Write the episode's GIF here.")] = Path("plan.gif"),
-    planner: Annotated[str, typer.Option(help="cem | mppi | gradient.")] = "mppi",
+    planner: Annotated[str, typer.Option(help="cem | mppi | gradient | hierarchical.")] = "mppi",
     seed: Annotated[int, typer.Option(help="Seed of the episode.")] = 0,
     oracle: Annotated[bool, typer.Option(help="Plan with the ground-truth model instead.")] = False,
     overrides: Annotated[list[str] | None, typer.Argument(help="key=value, as for `eval`.")] = None,
@@ -205,7 +210,7 @@ def plan_cmd(
     from jepa_world.eval.planning import evaluate_planning, save_episode_gif
 
     cfg = _planning_config(planner, 1, seed, 1, _split_overrides(overrides))
-    model, probe = _world_model(run, oracle)
+    model, probe = _world_model(run, oracle, cfg)
     report = evaluate_planning(model, cfg, probe=probe)
     gif.parent.mkdir(parents=True, exist_ok=True)
     save_episode_gif(report.results[0], 0, str(gif))

@@ -1,10 +1,14 @@
 """MPC and the planning evaluation on the maze: flat and hierarchical planners over the maze oracle."""
 
+import json
+
 import pytest
 import torch
 from PIL import Image
 from torch import Tensor
+from typer.testing import CliRunner
 
+from jepa_world.cli import app
 from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, sample_episodes
 from jepa_world.eval.planning import (
     PlanningEvalConfig,
@@ -113,3 +117,14 @@ def test_oracle_hold_makes_flat_planning_exact_and_fast():
     planner = make_planner("mppi", HeldActionModel(oracle, 10), goal_distance_cost("l2"), horizon=3, num_samples=8,
                            num_elites=4, iterations=1)
     assert planner.plan(z0, torch.cat([eps.goal, eps.doors.float()], 1)).actions.shape == (4, 3, 2)
+
+
+def test_cli_eval_runs_the_hierarchical_planner_on_the_maze_oracle(tmp_path):
+    out = CliRunner().invoke(app, ["eval", "none", "--oracle", "--planner", "hierarchical", "--episodes", "2",
+                                   "--json", str(tmp_path / "r.json"), "--png", str(tmp_path / "r.png"), "env=maze",
+                                   "maze.max_steps=10", "planner.depth=2", "planner.width=4"])
+    assert out.exit_code == 0, out.output
+    assert "planning s per episode" in out.output and (tmp_path / "r.png").stat().st_size > 10_000
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["config"]["env"] == "maze" and report["config"]["mpc"]["action_repeat"] == 5
+    assert report["config"]["planner_overrides"] == {"depth": 2, "width": 4}

@@ -366,8 +366,9 @@ def _draw_episode(ax: Any, result: MPCResult, i: int) -> None:
 
 
 def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, max_episodes: int = 6) -> None:
-    """Trajectories of the first episodes of ``result`` (green = success, red = failure), the histogram of
-    all final distances and the fraction of episodes that reached the goal radius by each step."""
+    """Trajectories of the first episodes of ``result`` (green = success, red = failure; decoded subgoals of a
+    hierarchical planner as in :func:`save_paths_png`), the histogram of all final distances and the fraction of
+    episodes that reached the goal radius by each step."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(12, 6), layout="constrained")
@@ -375,6 +376,7 @@ def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, ma
     for k, ax in enumerate(axes[:, :3].flat):
         if k < min(max_episodes, result.num_envs):
             _draw_episode(ax, result, k)
+            _draw_subgoals(ax, result, k)
         else:
             ax.axis("off")
     final = np.asarray(report.final_distance)
