@@ -18,7 +18,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check jepa_world tests bench
-	$(BIN)/pytest -q -n 2 tests
+	$(BIN)/pytest -q -n 2 --doctest-modules jepa_world tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check jepa_world tests bench

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from jepa_world.config import apply_overrides
-from jepa_world.eval.planning import PlanningEvalConfig, evaluate_planning
+from jepa_world.eval.planning import default_eval_config, evaluate_planning
 from jepa_world.eval.runs import load_method
 from jepa_world.presets import get_preset
 from jepa_world.train import train
@@ -37,11 +37,11 @@ def train_default(run_dir: Path, minutes: float, overrides: list[str]) -> dict:
             "probe_px": result.last_metrics.get("train/probe_px")}
 
 
-def plan_all(model, planners: list[str], episodes: int, num_envs: int, latency_episodes: int) -> dict:
+def plan_all(model, planners: list[str], episodes: int, num_envs: int, latency_episodes: int, seed: int = 0) -> dict:
     """Success and timings per planner: batched over num_envs, and single-env latency."""
     out = {}
     for name in planners:
-        cfg = PlanningEvalConfig(episodes=episodes, num_envs=num_envs, planner=name)
+        cfg = default_eval_config(name, episodes=episodes, num_envs=num_envs, seed=seed)
         cfg.planner_overrides = {k: v for k, v in cfg.planner_overrides.items()
                                  if k in cfg.planner_config().__dataclass_fields__}
         rep = evaluate_planning(model, cfg).as_dict()
@@ -60,7 +60,8 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=100, help="evaluation episodes per planner")
     ap.add_argument("--num-envs", type=int, default=100, help="episodes planned at once")
     ap.add_argument("--latency-episodes", type=int, default=3, help="episodes for the single-env latency")
-    ap.add_argument("--planners", default="mppi,cem", help="comma-separated planner names")
+    ap.add_argument("--planners", default="hierarchical,mppi,cem", help="comma-separated planner names")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the evaluation episode set")
     ap.add_argument("--run-dir", type=Path, default=Path("runs/bench-two-rooms"))
     ap.add_argument("--fresh", action="store_true", help="delete the run dir first (train from scratch)")
     ap.add_argument("--skip-train", action="store_true", help="evaluate the run dir as it is")
@@ -74,7 +75,8 @@ def main() -> None:
     info = {} if args.skip_train else train_default(args.run_dir, args.minutes, args.overrides)
     model, _ = load_method(args.run_dir, expected_kind="world_model")
     t0 = time.perf_counter()
-    planners = plan_all(model, args.planners.split(","), args.episodes, args.num_envs, args.latency_episodes)
+    planners = plan_all(model, args.planners.split(","), args.episodes, args.num_envs, args.latency_episodes,
+                        args.seed)
     print(json.dumps({**info, "planners": planners, "eval_minutes": (time.perf_counter() - t0) / 60,
                       "episodes": args.episodes, "threads": torch.get_num_threads(),
                       "machine": platform.processor() or platform.machine()}))

@@ -149,6 +149,21 @@ def _planning_config(planner: str, episodes: int, seed: int, num_envs: int, over
     return apply_overrides(base, rest)
 
 
+def _trained_env_overrides(run: Path, overrides: list[str]) -> list[str]:
+    """``env=maze maze.rooms=N`` (or ``fixed_wall=...``) for a run trained there, unless the user set env."""
+    if any(o.startswith("env=") for o in overrides):
+        return overrides
+    try:
+        env = json.loads((run / "config.json").read_text())["model"].get("env") or {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return overrides  # load_method reports a missing or broken run with the file's name
+    if env.get("name") == "maze":
+        return ["env=maze", f"maze.rooms={env['rooms']}", *overrides]
+    if env.get("fixed_wall") and not any(o.startswith("fixed_wall=") for o in overrides):
+        return ["fixed_wall=true", *overrides]
+    return overrides
+
+
 def _world_model(run: Path, oracle: bool, cfg=None):
     if oracle and cfg is not None and cfg.env == "maze":
         from jepa_world.methods.maze_oracle import MazeOracle
@@ -170,7 +185,7 @@ def _world_model(run: Path, oracle: bool, cfg=None):
 @friendly
 def eval_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory of a trained world model.")],
-    planner: Annotated[str, typer.Option(help="cem | mppi | gradient | hierarchical.")] = "mppi",
+    planner: Annotated[str, typer.Option(help="hierarchical | mppi | cem | gradient.")] = "hierarchical",
     episodes: Annotated[int, typer.Option(help="Goal-reaching episodes (start and goal in opposite rooms).")] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the episode set.")] = 0,
     num_envs: Annotated[int, typer.Option(help="Episodes run at once.")] = 100,
@@ -183,7 +198,8 @@ def eval_cmd(
     """Plan to goals in Two Rooms (or the maze: env=maze) with a trained world model; print success rate and timings."""
     from jepa_world.eval.planning import evaluate_planning, save_summary_png
 
-    cfg = _planning_config(planner, episodes, seed, num_envs, _split_overrides(overrides))
+    items = _split_overrides(overrides)
+    cfg = _planning_config(planner, episodes, seed, num_envs, items if oracle else _trained_env_overrides(run, items))
     model, probe = _world_model(run, oracle, cfg)
     report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty())
     typer.echo(report.table())
@@ -201,7 +217,7 @@ def eval_cmd(
 def plan_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory of a trained world model.")],
     gif: Annotated[Path, typer.Option(help="Write the episode's GIF here.")] = Path("plan.gif"),
-    planner: Annotated[str, typer.Option(help="cem | mppi | gradient | hierarchical.")] = "mppi",
+    planner: Annotated[str, typer.Option(help="hierarchical | mppi | cem | gradient.")] = "hierarchical",
     seed: Annotated[int, typer.Option(help="Seed of the episode.")] = 0,
     oracle: Annotated[bool, typer.Option(help="Plan with the ground-truth model instead.")] = False,
     overrides: Annotated[list[str] | None, typer.Argument(help="key=value, as for `eval`.")] = None,
@@ -209,7 +225,8 @@ def plan_cmd(
     """Plan one episode and write a GIF: observation, goal, executed path, planned latent path (decoded)."""
     from jepa_world.eval.planning import evaluate_planning, save_episode_gif
 
-    cfg = _planning_config(planner, 1, seed, 1, _split_overrides(overrides))
+    items = _split_overrides(overrides)
+    cfg = _planning_config(planner, 1, seed, 1, items if oracle else _trained_env_overrides(run, items))
     model, probe = _world_model(run, oracle, cfg)
     report = evaluate_planning(model, cfg, probe=probe)
     gif.parent.mkdir(parents=True, exist_ok=True)
@@ -273,7 +290,7 @@ def eval_video_cmd(
     from jepa_world.eval.video_run import VideoEvalConfig, eval_video_run
 
     cfg = apply_overrides(VideoEvalConfig(), _split_overrides(overrides))
-    gif_path = None if str(gif).lower() == "none" else gif or run / "rollout.gif"
+    gif_path = None if gif is not None and gif.name.lower() == "none" else gif or run / "rollout.gif"
     out = eval_video_run(run, cfg, gif=gif_path, png=png or run / "horizons.png")
     for name, metrics in [("predicted", out["predicted"]), ("copy_last", out["copy_last"]),
                           *([("random_init", out["random_init"]["predicted"])] if "random_init" in out else []),
@@ -297,9 +314,9 @@ def demo(
 ) -> None:
     """The main job: train the default world model (`--preset two-rooms`) on CPU, then plan to goals."""
     train_cmd(preset="two-rooms", run_dir=out, overrides=overrides, show_config=False)
-    eval_cmd(run=out, planner="mppi", episodes=episodes, seed=0, num_envs=100, json_out=out / "eval.json",
+    eval_cmd(run=out, planner="hierarchical", episodes=episodes, seed=0, num_envs=100, json_out=out / "eval.json",
              png=out / "eval.png", oracle=False, overrides=None)
-    plan_cmd(run=out, gif=out / "episode.gif", planner="mppi", seed=0, oracle=False, overrides=None)
+    plan_cmd(run=out, gif=out / "episode.gif", planner="hierarchical", seed=0, oracle=False, overrides=None)
 
 
 def main() -> None:

@@ -5,17 +5,11 @@ The CLI lists fields with their docs and applies overrides such as ``train.lr=3e
 its resolved config as JSON and :func:`from_dict` rebuilds it.
 
 Examples:
-    >>> from dataclasses import dataclass, field
-    >>> @dataclass
-    ... class Opt:
-    ...     lr: float = 1e-3
-    ...     '''Learning rate.'''
-    >>> @dataclass
-    ... class Cfg:
-    ...     opt: Opt = field(default_factory=Opt)
-    ...     '''The optimiser.'''
-    >>> apply_overrides(Cfg(), ["opt.lr=0.5"]).opt.lr
-    0.5
+    >>> from jepa_world.train.config import TrainConfig
+    >>> apply_overrides(TrainConfig(), ["lr=0.5", "betas=(0.8, 0.9)"]).betas
+    (0.8, 0.9)
+    >>> from_dict(TrainConfig, to_dict(TrainConfig(steps=7))).steps
+    7
 """
 
 from __future__ import annotations

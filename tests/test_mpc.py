@@ -233,3 +233,62 @@ def test_gif_and_summary_png_are_written(report, tmp_path):
     assert (tmp_path / "summary.png").stat().st_size > 10_000
     with pytest.raises(ValueError, match="index"):
         save_episode_gif(result, 3, str(tmp_path / "bad.gif"))
+
+
+class WallBlindModel:
+    """The oracle's encoding, but the agent moves freely through walls: z' = z + (a, 0, 0)."""
+
+    def __init__(self) -> None:
+        self.oracle = TwoRoomsOracle()
+
+    def encode(self, obs: Tensor) -> Tensor:
+        return self.oracle.encode(obs)
+
+    def step(self, z: Tensor, a: Tensor) -> Tensor:
+        return z + torch.cat([a, torch.zeros_like(a)], dim=-1)
+
+    def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
+        step = torch.cat([actions, torch.zeros_like(actions)], dim=-1)  # (B, T, 4)
+        return z0[:, None] + step.cumsum(dim=1)
+
+
+class PushRight:
+    """Always plans the action (2, 0): into the middle wall for an agent in the left room."""
+
+    def __init__(self, horizon: int) -> None:
+        self.horizon = horizon
+
+    def plan(self, z0: Tensor, goal: Tensor, warm_start: Tensor | None = None) -> PlanResult:
+        actions = torch.tensor([2.0, 0.0]).expand(z0.shape[0], self.horizon, 2).clone()
+        return PlanResult(actions=actions, cost=torch.zeros(z0.shape[0]))
+
+
+def _left_room_episodes(n: int):
+    eps = sample_episodes(n, generator=torch.Generator().manual_seed(3))
+    left = eps.start[:, 0] < eps.wall_x.float()
+    eps.start[:, 0] = torch.where(left, eps.start[:, 0], eps.wall_x.float() - 10.0)  # everyone starts left
+    eps.start[:, 1] = (eps.door_y.float() + 20.0).where(eps.door_y < 32, eps.door_y.float() - 20.0)  # off the door
+    return eps
+
+
+def test_unpredicted_stalls_trigger_random_escapes_of_the_planned_norm():
+    n, config = 6, MPCConfig(replan_every=5, action_repeat=1, stall_ratio=0.5, escape_steps=2)
+    eps = _left_room_episodes(n)
+    result = run_mpc(TwoRoomsBatch(n), WallBlindModel(), PushRight(5), episodes=eps, config=config)
+    # after a few replans of pushing the agent is pinned on the wall: the blind model predicts 10 px per replan,
+    # the agent moves 0
+    assert (result.escapes >= 20).all(), result.escapes  # of 40 replans
+    steps = result.positions[:, 1:] - result.positions[:, :-1]  # (N, S, 2) executed displacements
+    escaped = steps[:, -5:-3]  # the first 2 steps after the last replan are random escapes...
+    assert (escaped.norm(dim=-1) <= 2.0 + 1e-5).all() and (escaped[..., 1].abs() > 1e-3).any()
+    assert (steps[:, -3:, 1].abs() < 1e-9).all()  # ...then the plan: pure x pushes, y unchanged
+
+
+def test_an_exact_model_never_stalls_unpredicted():
+    n, config = 6, MPCConfig(replan_every=5, action_repeat=1, stall_ratio=0.5)
+    result = run_mpc(TwoRoomsBatch(n), TwoRoomsOracle(), PushRight(5), episodes=_left_room_episodes(n),
+                     config=config)
+    assert result.escapes.tolist() == [0] * n
+    off = run_mpc(TwoRoomsBatch(n), WallBlindModel(), PushRight(5), episodes=_left_room_episodes(n),
+                  config=MPCConfig(replan_every=5, action_repeat=1))
+    assert off.escapes is None and (off.positions[:, -1, 0] - off.positions[:, -2, 0]).abs().max() < 1e-9

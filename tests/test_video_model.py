@@ -101,6 +101,22 @@ def test_ema_target_gets_no_gradient_and_follows_the_cosine_schedule():
         assert torch.allclose(new, 0.9 * old + 0.1 * online, atol=1e-6)
 
 
+def test_stopgrad_target_changes_the_gradient_not_the_loss():
+    """target=stopgrad computes the same loss as target=online (same forward pass), but its prediction gradient
+    reaches the encoder only through the context frames, not through the targets."""
+    frames = torch.rand(3, 5, 1, 64, 64)
+    grads, losses = {}, {}
+    for target in ("online", "stopgrad"):
+        torch.manual_seed(4)
+        model = VideoJEPA(tiny(target=target, var_weight=0.0, cov_weight=0.0))
+        loss, _ = model.training_step({"frames": frames}, step=0)
+        loss.backward()
+        losses[target] = loss.item()
+        grads[target] = torch.cat([p.grad.flatten() for p in model.encoder.parameters()])
+    assert losses["online"] == pytest.approx(losses["stopgrad"], rel=1e-6)
+    assert not torch.allclose(grads["online"], grads["stopgrad"], rtol=1e-3, atol=1e-6)
+
+
 def test_diagnostics_report_collapse_and_horizon_error():
     model = VideoJEPA(tiny()).eval()
     out = model.diagnostics({"frames": torch.rand(4, 6, 1, 64, 64)})
@@ -109,6 +125,8 @@ def test_diagnostics_report_collapse_and_horizon_error():
 
 @pytest.mark.parametrize("change,match", [
     ({"regularizer": "none"}, "regularizer=none needs target=ema"),
+    ({"regularizer": "none", "target": "stopgrad"}, "regularizer=none needs target=ema"),
+    ({"target": "teacher"}, "target must be one of"),
     ({"regularizer": "barlow"}, "regularizer must be one of"),
     ({"var_weight": -1.0}, "var_weight"),
     ({"horizon_discount": 0.0}, "horizon_discount"),

@@ -50,16 +50,20 @@ def room_of(pos: Tensor, grid: MazeGrid) -> Tensor:
 
 def door_rectangles(doors: Tensor, wall: Tensor, vertical: Tensor) -> tuple[Tensor, Tensor]:
     """Free rectangles of door slots: doors, wall (centre line), vertical (bool) all (..., K) -> lo, hi (..., K, 2)
-    float64; empty (far outside the arena) where a slot is solid (door 0)."""
-    d = doors.to(torch.float64)
-    w = wall.to(torch.float64).expand_as(d)
-    vertical = vertical.expand_as(d)[..., None]
+    float64; empty (far outside the arena) where a slot is solid (door 0).
+
+    A vertical wall's door is ``[w - 2, w + 2] x [d - 4, d + 4]``, a horizontal one's the transpose:
+    ``lo = offset_lo + d * along`` with ``along`` the unit vector along the wall.
+    """
+    d = doors.to(torch.float64).unsqueeze(-1)  # (..., K, 1)
+    w = wall.to(torch.float64).unsqueeze(-1)
+    v = vertical.unsqueeze(-1).to(torch.float64)  # 1 for vertical walls
+    along = torch.cat([1 - v, v], dim=-1)  # (..., K, 2): (0, 1) vertical, (1, 0) horizontal
+    across = 1 - along
     gap = float(WALL_HALF + 1)
-    along_lo, along_hi = d - DOOR_HALF, d + DOOR_HALF  # along the wall
-    across_lo, across_hi = w - gap, w + gap  # through the wall
-    lo = torch.where(vertical, torch.stack([across_lo, along_lo], -1), torch.stack([along_lo, across_lo], -1))
-    hi = torch.where(vertical, torch.stack([across_hi, along_hi], -1), torch.stack([along_hi, across_hi], -1))
-    solid = (doors <= 0)[..., None]
+    lo = across * (w - gap) + along * (d - DOOR_HALF)
+    hi = across * (w + gap) + along * (d + DOOR_HALF)
+    solid = doors.unsqueeze(-1) <= 0
     return lo.masked_fill(solid, _FAR), hi.masked_fill(solid, _FAR)
 
 

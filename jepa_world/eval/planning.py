@@ -54,7 +54,8 @@ from jepa_world.planning.registry import make_planner, planner_config_cls
 
 
 def _default_mpc() -> MPCConfig:
-    return MPCConfig(replan_every=10, action_repeat=10, warm_fill="zero", stop_at_goal=True)
+    return MPCConfig(replan_every=10, action_repeat=10, warm_fill="zero", stop_at_goal=True, stall_ratio=0.5,
+                     escape_steps=5)
 
 
 @dataclass
@@ -179,25 +180,31 @@ class PlanningReport:
 
 
 def hierarchical_mpc() -> MPCConfig:
-    """The loop the hierarchical planner's defaults were measured with: 5-step actions, replanning every 5 steps."""
-    return MPCConfig(replan_every=5, action_repeat=5, warm_fill="zero", stop_at_goal=True)
+    """The loop the hierarchical planner's defaults were measured with: 5-step actions, replanning every 5 steps,
+    stall escapes on (docs/world_model.md: 0.977 vs 0.960 success on 300 Two Rooms episodes)."""
+    return MPCConfig(replan_every=5, action_repeat=5, warm_fill="zero", stop_at_goal=True, stall_ratio=0.5,
+                     escape_steps=5)
 
 
 def default_eval_config(planner: str = "mppi", **fields: Any) -> PlanningEvalConfig:
     """A PlanningEvalConfig with the settings ``planner`` was tuned with; ``fields`` override any of them.
 
     The flat planners plan 10 macro-actions of 10 steps (64 samples, 3 iterations) and replan every
-    10 steps (the PlanningEvalConfig defaults); 'hierarchical' keeps its own config defaults and
-    runs under :func:`hierarchical_mpc`.
+    10 steps (the PlanningEvalConfig defaults) under the squared-distance cost ``mse`` (measured on Two
+    Rooms with MPPI: 0.99 vs 0.97 for ``l2`` with the true dynamics, 0.87 vs 0.80 with a learned model);
+    'hierarchical' keeps its own config defaults and runs under :func:`hierarchical_mpc` with the ``l2``
+    cost, the unit its tree search's length penalty is expressed in.
 
     Examples:
         >>> default_eval_config("hierarchical", env="maze").mpc.action_repeat
         5
-        >>> default_eval_config("cem").planner_overrides["num_samples"]
-        64
+        >>> default_eval_config("cem").planner_overrides["num_samples"], default_eval_config("cem").cost
+        (64, 'mse')
     """
     if planner == "hierarchical":
-        fields = {"planner_overrides": {}, "mpc": hierarchical_mpc(), **fields}
+        fields = {"planner_overrides": {}, "mpc": hierarchical_mpc(), "cost": "l2", **fields}
+    else:
+        fields = {"cost": "mse", **fields}
     return PlanningEvalConfig(planner=planner, **fields)
 
 

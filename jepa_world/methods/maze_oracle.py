@@ -30,6 +30,7 @@ from jepa_world.envs import maze_geometry as geo
 from jepa_world.envs.maze_layout import MazeGrid, maze_grid
 from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, clip_action_norm
 from jepa_world.methods.oracle import agent_position
+from jepa_world.nn.rollout import unroll
 
 
 def _slot_pixels(grid: MazeGrid) -> tuple[Tensor, Tensor, Tensor]:
@@ -95,14 +96,7 @@ class MazeOracle:
 
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
         """z0 (B, D), actions (B, T, 2) -> (B, T, D): the state after each action (z0 excluded)."""
-        if actions.dim() != 3 or actions.shape[0] != z0.shape[0]:
-            raise ValueError(f"rollout expects z0 (B, D) and actions (B, T, A), got {tuple(z0.shape)} "
-                             f"and {tuple(actions.shape)}")
-        z, out = z0, []
-        for t in range(actions.shape[1]):
-            z = self.step(z, actions[:, t])
-            out.append(z)
-        return torch.stack(out, dim=1)
+        return unroll(self.step, z0, actions)
 
     @staticmethod
     def probe(z: Tensor) -> Tensor:

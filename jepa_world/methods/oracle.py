@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from jepa_world.envs import two_rooms_geometry as geo
+from jepa_world.nn.rollout import unroll
 
 _HALF_WINDOW = 4
 """The centroid window is (2 * 4 + 1)^2 pixels around the brightest one (bias < 0.004 px)."""
@@ -87,14 +88,7 @@ class TwoRoomsOracle:
 
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
         """z0 (B, 4), actions (B, T, 2) -> (B, T, 4): the state after each action (z0 excluded)."""
-        if actions.dim() != 3 or actions.shape[0] != z0.shape[0]:
-            raise ValueError(f"rollout expects z0 (B, D) and actions (B, T, A), got {tuple(z0.shape)} "
-                             f"and {tuple(actions.shape)}")
-        z, out = z0, []
-        for t in range(actions.shape[1]):
-            z = self.step(z, actions[:, t])
-            out.append(z)
-        return torch.stack(out, dim=1)
+        return unroll(self.step, z0, actions)
 
     @staticmethod
     def probe(z: Tensor) -> Tensor:

@@ -47,7 +47,7 @@ from jepa_world.objectives.sigreg import sigreg
 from jepa_world.objectives.vicreg import covariance_term, variance_term
 
 REGULARIZERS = ("vicreg", "sigreg", "none")
-TARGETS = ("online", "ema")
+TARGETS = ("online", "stopgrad", "ema")
 
 
 @dataclass
@@ -60,8 +60,9 @@ class VideoJEPAConfig:
     """The predictor; predictor.dim must equal encoder.dim, predictor.context is k."""
     regularizer: Literal["vicreg", "sigreg", "none"] = "vicreg"
     """Anti-collapse term on the online encoder's maps: vicreg | sigreg | none (only with target=ema)."""
-    target: Literal["online", "ema"] = "online"
-    """online: targets are the encoder's own outputs (gradient flows); ema: an EMA encoder, stop-gradient."""
+    target: Literal["online", "stopgrad", "ema"] = "online"
+    """online: targets are the encoder's own outputs, gradient flows into them; stopgrad: the same outputs
+    under stop-gradient; ema: an EMA copy of the encoder, stop-gradient."""
     train_horizon: int = 0
     """Steps unrolled autoregressively in training (0 = every frame after the k context frames)."""
     pred_weight: float = 1.0
@@ -93,8 +94,8 @@ class VideoJEPAConfig:
             raise ValueError(f"regularizer must be one of {list(REGULARIZERS)}, got {self.regularizer!r}")
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {list(TARGETS)}, got {self.target!r}")
-        if self.regularizer == "none" and self.target == "online":
-            raise ValueError("regularizer=none needs target=ema: online targets without a regulariser collapse")
+        if self.regularizer == "none" and self.target != "ema":
+            raise ValueError(f"regularizer=none needs target=ema: {self.target} targets without a regulariser collapse")
         weights = {k: getattr(self, k) for k in ("pred_weight", "one_step_weight", "var_weight", "cov_weight",
                                                   "sigreg_weight")}
         negative = {k: v for k, v in weights.items() if v < 0}
@@ -173,6 +174,7 @@ class VideoJEPA(nn.Module):
             target = self.encode_target(frames[:, k:k + horizon])  # (B, H, D, h, w), no gradient
         else:
             target = z[:, k:k + horizon]
+            target = target.detach() if cfg.target == "stopgrad" else target
         pred = self.unroll(z[:, :k], steps=horizon)  # (B, H, D, h, w)
         discount = cfg.horizon_discount ** torch.arange(horizon, dtype=pred.dtype, device=pred.device)  # (H,)
         terms = {"pred": multistep_prediction_loss(pred.flatten(2), target.flatten(2), horizon_weights=discount)}

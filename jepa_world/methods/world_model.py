@@ -40,6 +40,7 @@ from torch import Tensor, nn
 from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.encoders import ImpalaConfig, ImpalaEncoder
 from jepa_world.nn.predictors import PredictorConfig, build_predictor
+from jepa_world.nn.rollout import unroll
 from jepa_world.objectives.ema import cosine_momentum, ema_update
 from jepa_world.objectives.idm import InverseDynamicsHead, idm_loss
 from jepa_world.objectives.prediction import multistep_prediction_loss
@@ -135,14 +136,7 @@ class JEPAWorldModel(nn.Module):
 
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
         """z0 (B, D), actions (B, T, A) -> (B, T, D): the latents after each action (z0 excluded)."""
-        if actions.dim() != 3 or actions.shape[0] != z0.shape[0]:
-            raise ValueError(f"rollout expects z0 (B, D) and actions (B, T, A), got {tuple(z0.shape)} "
-                             f"and {tuple(actions.shape)}")
-        z, out = z0, []
-        for t in range(actions.shape[1]):
-            z = self.predictor(z, actions[:, t])
-            out.append(z)
-        return torch.stack(out, dim=1)
+        return unroll(self.predictor, z0, actions)
 
     def decode_position(self, z: Tensor) -> Tensor:
         """The probe's position estimate (px): z (..., D) -> (..., 2)."""

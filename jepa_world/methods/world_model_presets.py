@@ -1,17 +1,21 @@
-"""World-model presets: ``jepa-world train --preset two-rooms`` (and ``two-rooms-fixed``).
+"""World-model presets: ``jepa-world train --preset two-rooms`` (``two-rooms-fixed``, ``two-rooms-mlp``, ``maze``).
 
-The default recipe, chosen by measurement on a 2-core CPU (see docs/world_model.md):
-an IMPALA-style CNN on the 2x average-pooled observation whose head reads 16 spatial-softmax
-keypoints (the agent is a 1.3 px blob: keypoints give the head its sub-pixel position from the first
-steps, where a flattened feature map needs thousands of steps to find it), input channels
-standardised with statistics measured on the data (the agent channel carries 8x less energy than the
-walls), a 32-d latent, a residual-MLP predictor, and the PLDM loss with time-smoothness lowered to 1
-and IDM raised to 4 (at 12 / 1 the latent dropped the agent and kept only the wall).
+``two-rooms`` (the default) is the keypoint world model (``methods.keypoint_world_model``): a
+keypoint + occupancy-map latent and a ray-marching predictor, chosen by measurement on a 2-core CPU
+(docs/world_model.md): a residual MLP over a flat latent does not learn Two Rooms collisions in a
+CPU budget, even from the true state, and MPC then plans through the wall. ``two-rooms-mlp`` keeps
+the generic recipe (IMPALA CNN with spatial-softmax keypoints, flat latent, residual-MLP predictor,
+PLDM-style loss) for other environments and for comparison.
+
+Every run saves ``{"architecture": ..., "env": ..., **model config}``: ``rebuild_world_model`` rebuilds
+the model from it, and ``jepa-world eval`` plans in the environment it was trained on.
 
 Examples:
     >>> cfg = two_rooms_config()
     >>> cfg.model.encoder.embed_dim == cfg.model.predictor.latent_dim
     True
+    >>> keypoint_config().model.encoder.latent_dim
+    1026
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
+from torch import nn
 
 from jepa_world.config import from_dict, to_dict
+from jepa_world.data.maze_gen import MazeDataConfig
+from jepa_world.data.maze_stream import MazeStream
 from jepa_world.data.stream import TwoRoomsStream
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
+from jepa_world.methods.keypoint_world_model import KeypointWorldModel, KeypointWorldModelConfig
 from jepa_world.methods.world_model import JEPAWorldModel, LossWeights, WorldModelConfig
 from jepa_world.nn.encoders import ImpalaConfig
 from jepa_world.nn.predictors import PredictorConfig
@@ -60,8 +68,47 @@ class WorldModelRunConfig:
             raise ValueError(f"batch_size must be >= 2 (VICReg statistics need a batch), got {self.batch_size}")
 
 
+@dataclass
+class KeypointRunConfig(WorldModelRunConfig):
+    """A keypoint world-model training run on Two Rooms trajectories streamed on the fly."""
+
+    model: KeypointWorldModelConfig = field(default_factory=KeypointWorldModelConfig)
+    """Keypoint + map encoder, ray-marching predictor, loss."""
+
+
+@dataclass
+class MazeKeypointRunConfig(KeypointRunConfig):
+    """A keypoint world-model training run on maze random-walk trajectories streamed on the fly."""
+
+    data: MazeDataConfig = field(default_factory=MazeDataConfig)  # type: ignore[assignment]
+    """The maze trajectory distribution (rooms per side, doors, random walk; length = frames per window)."""
+
+
+def _keypoint_train() -> TrainConfig:
+    return TrainConfig(steps=6000, lr=3e-3, weight_decay=0.0, warmup_steps=50, time_budget_s=1200.0,
+                       log_every=50, diag_every=500, ckpt_every=500)
+
+
+def keypoint_config(fixed_wall: bool = False) -> KeypointRunConfig:
+    """The default recipe: keypoint + occupancy-map latent, ray-marching predictor (docs/world_model.md)."""
+    return KeypointRunConfig(model=KeypointWorldModelConfig(), batch_size=64,
+                             data=TwoRoomsDataConfig(length=17, fixed_wall=fixed_wall), train=_keypoint_train())
+
+
+def maze_config() -> MazeKeypointRunConfig:
+    """The same recipe on 3 x 3 maze random walks (short windows: the data never holds a start-to-goal path)."""
+    return MazeKeypointRunConfig(model=KeypointWorldModelConfig(), batch_size=64, data=MazeDataConfig(length=17),
+                                 train=_keypoint_train())
+
+
+def make_stream(data: TwoRoomsDataConfig | MazeDataConfig, batch_size: int, *, seed: int):
+    """The on-the-fly training stream of a data config: TwoRoomsStream or MazeStream."""
+    cls = MazeStream if isinstance(data, MazeDataConfig) else TwoRoomsStream
+    return cls(batch_size, data, seed=seed)
+
+
 def two_rooms_config(fixed_wall: bool = False) -> WorldModelRunConfig:
-    """The default recipe (random wall; ``fixed_wall`` for the fixed layout)."""
+    """The generic recipe: IMPALA encoder, flat latent, residual-MLP predictor (``two-rooms-mlp``)."""
     dim = 32
     encoder = ImpalaConfig(channels=(16, 32), blocks=1, input_pool=2, embed_dim=dim, keypoints=16,
                            flat_dims=12)
@@ -73,15 +120,20 @@ def two_rooms_config(fixed_wall: bool = False) -> WorldModelRunConfig:
                                train=train)
 
 
-def measure_input_stats(data: TwoRoomsDataConfig, *, seed: int, batch: int = 64) -> tuple[tuple, tuple]:
+def measure_input_stats(data: TwoRoomsDataConfig | MazeDataConfig, *, seed: int, batch: int = 64
+                        ) -> tuple[tuple, tuple]:
     """Per-channel mean and std of observations from the stream: ((C,), (C,)) rounded to 4 digits."""
-    obs = TwoRoomsStream(batch, data, seed=seed + 7919)(0)["obs"]  # (B, T+1, C, H, W)
+    obs = make_stream(data, batch, seed=seed + 7919)(0)["obs"]  # (B, T+1, C, H, W)
     mean = obs.mean(dim=(0, 1, 3, 4))
     std = obs.std(dim=(0, 1, 3, 4)).clamp_min(1e-4)
     return tuple(round(float(v), 4) for v in mean), tuple(round(float(v), 4) for v in std)
 
 
-def resolved_model(cfg: WorldModelRunConfig) -> WorldModelConfig:
+ARCHITECTURES = {"mlp": (JEPAWorldModel, WorldModelConfig), "keypoint": (KeypointWorldModel, KeypointWorldModelConfig)}
+"""The ``architecture`` saved in a world-model run's model_config -> (module class, config class)."""
+
+
+def resolved_model(cfg: WorldModelRunConfig) -> Any:
     """The model config with the input statistics filled in (measured when not given)."""
     enc = cfg.model.encoder
     if enc.input_mean and enc.input_std:
@@ -92,23 +144,43 @@ def resolved_model(cfg: WorldModelRunConfig) -> WorldModelConfig:
 
 
 def build_world_model_run(cfg: WorldModelRunConfig) -> RunSpec:
-    """config -> RunSpec: the seeded model, the stream, the training settings."""
+    """config -> RunSpec: the seeded model (architecture from the config's type), the stream, the settings."""
     cfg.validate()
     model_cfg = resolved_model(cfg)
+    arch = next(name for name, (_, cls) in ARCHITECTURES.items() if isinstance(model_cfg, cls))
     torch.manual_seed(cfg.model_seed)
-    method = JEPAWorldModel(model_cfg)
-    source = TwoRoomsStream(cfg.batch_size, cfg.data, seed=cfg.data_seed)
-    return RunSpec(kind=KIND, method=method, source=source, train=cfg.train, model_config=to_dict(model_cfg),
+    method = ARCHITECTURES[arch][0](model_cfg)
+    source = make_stream(cfg.data, cfg.batch_size, seed=cfg.data_seed)
+    return RunSpec(kind=KIND, method=method, source=source, train=cfg.train,
+                   model_config={"architecture": arch, "env": trained_env(cfg.data), **to_dict(model_cfg)},
                    batch_size=cfg.batch_size)
 
 
-def rebuild_world_model(model_config: dict[str, Any]) -> JEPAWorldModel:
-    """A saved ``model_config`` -> an untrained JEPAWorldModel of the same shape."""
-    return JEPAWorldModel(from_dict(WorldModelConfig, model_config))
+def trained_env(data: TwoRoomsDataConfig | MazeDataConfig) -> dict[str, Any]:
+    """What a run's model_config records of its environment, so that ``eval`` plans in the same one:
+    ``{"name": "two_rooms", "fixed_wall": ...}`` or ``{"name": "maze", "rooms": ...}``."""
+    if isinstance(data, MazeDataConfig):
+        return {"name": "maze", "rooms": data.rooms}
+    return {"name": "two_rooms", "fixed_wall": data.fixed_wall}
+
+
+def rebuild_world_model(model_config: dict[str, Any]) -> nn.Module:
+    """A saved ``model_config`` -> an untrained world model of the same architecture and shape."""
+    config = dict(model_config)
+    arch = config.pop("architecture", "mlp")
+    config.pop("env", None)
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown world-model architecture {arch!r}; valid: {sorted(ARCHITECTURES)}")
+    module_cls, config_cls = ARCHITECTURES[arch]
+    return module_cls(from_dict(config_cls, config))
 
 
 register_method(KIND, rebuild_world_model)
-register_preset(Preset("two-rooms", config=two_rooms_config, build=build_world_model_run,
-                       help="JEPA world model on Two Rooms, random wall (the default; ~20 min on 2 cores)"))
-register_preset(Preset("two-rooms-fixed", config=lambda: two_rooms_config(fixed_wall=True),
-                       build=build_world_model_run, help="JEPA world model on Two Rooms, fixed wall"))
+register_preset(Preset("two-rooms", config=keypoint_config, build=build_world_model_run,
+                       help="keypoint JEPA world model on Two Rooms, random wall (the default; 20 min on 2 cores)"))
+register_preset(Preset("two-rooms-fixed", config=lambda: keypoint_config(fixed_wall=True),
+                       build=build_world_model_run, help="keypoint JEPA world model on Two Rooms, fixed wall"))
+register_preset(Preset("maze", config=maze_config, build=build_world_model_run,
+                       help="keypoint JEPA world model on 3x3 maze random walks (for hierarchical planning)"))
+register_preset(Preset("two-rooms-mlp", config=two_rooms_config, build=build_world_model_run,
+                       help="generic JEPA world model (IMPALA CNN, flat latent, MLP predictor) on Two Rooms"))

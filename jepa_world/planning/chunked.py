@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from jepa_world.nn.rollout import unroll
 from jepa_world.planning.protocols import WorldModel
 
 
@@ -53,8 +54,7 @@ class ChunkedWorldModel:
 
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
         """z0 (B, D), actions (B, T, A) -> (B, T, D): the latent after each macro-action (z0 excluded)."""
-        fine = self.base.rollout(z0, expand_actions(actions, repeat=self.repeat))  # (B, T * repeat, D)
-        return fine[:, self.repeat - 1 :: self.repeat]  # indices repeat-1, 2*repeat-1, ...
+        return unroll(self.step, z0, actions)  # only the T macro-step latents are kept, not T * repeat
 
     def __repr__(self) -> str:
         return f"ChunkedWorldModel({self.base!r}, repeat={self.repeat})"

@@ -230,14 +230,33 @@ class HierarchicalPlanner:
     # --- high level --------------------------------------------------------------------------------
 
     def _plan_high(self, z0: Tensor, goal: Tensor) -> None:
-        """Search a new path from z0 and make it the current one."""
+        """Search a new path from z0 and make it the current one; rows already within reach of the goal (done
+        episodes) skip the tree search and keep the goal as their only waypoint."""
         self._generator = device_generator(self._generator, z0.device, self.config.seed)
-        path = self._search_tree(z0, goal) if self._high_sampler is None else self._search_sampled(z0, goal)
         self.high_searches += 1
-        self._waypoints = _waypoints(path, goal)  # (N, L + 1, D)
-        self._progress = torch.zeros(z0.shape[0], dtype=torch.long, device=z0.device)
+        if self._high_sampler is not None:
+            path = self._search_sampled(z0, goal)
+            self._set_path(_waypoints(path, goal), path.scale)
+            return
+        active = torch.ones(z0.shape[0], dtype=torch.bool, device=z0.device)
+        if self._scale is not None:
+            active = torch.linalg.vector_norm(goal - z0, dim=-1) > self.config.reach * self._scale
+        rows = torch.nonzero(active).flatten()
+        waypoints = goal[:, None].clone()  # (N, 1, D): just the goal
+        scale = self._scale
+        if rows.numel():
+            path = self._search_tree(z0[rows], goal[rows])
+            found = _waypoints(path, goal[rows])  # (n_active, L + 1, D)
+            waypoints = goal[:, None].expand(-1, found.shape[1], -1).clone()
+            waypoints[rows] = found
+            scale = path.scale.new_full((z0.shape[0],), float(path.scale[0])) if scale is None else scale
+        self._set_path(waypoints, scale)
+
+    def _set_path(self, waypoints: Tensor, scale: Tensor) -> None:
+        self._waypoints = waypoints  # (N, K, D)
+        self._progress = torch.zeros(waypoints.shape[0], dtype=torch.long, device=waypoints.device)
         if self._scale is None:
-            self._scale = path.scale
+            self._scale = scale
 
     def _search_tree(self, z0: Tensor, goal: Tensor) -> SubgoalPath:
         return search_subgoals(self.high_level, z0, goal, cost=self.cost, config=self.config.tree_config(),

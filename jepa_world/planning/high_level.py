@@ -37,6 +37,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
+from jepa_world.nn.rollout import unroll
 from jepa_world.planning.protocols import WorldModel
 
 
@@ -109,14 +110,7 @@ class HeldActionModel:
 
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
         """z0 (B, D), held actions (B, T, A) -> (B, T, D): the latent after each of them (z0 excluded)."""
-        if actions.dim() != 3 or actions.shape[0] != z0.shape[0]:
-            raise ValueError(f"rollout expects z0 (B, D) and actions (B, T, A), got {tuple(z0.shape)} "
-                             f"and {tuple(actions.shape)}")
-        z, out = z0, []
-        for t in range(actions.shape[1]):
-            z = self.step(z, actions[:, t])
-            out.append(z)
-        return torch.stack(out, dim=1)
+        return unroll(self.step, z0, actions)
 
     def sample_macros(self, n: int, *, generator: torch.Generator) -> Tensor:
         """(n, A) actions uniform in the ball of radius ``max_norm``."""
@@ -141,8 +135,4 @@ class HighLevelAsWorldModel:
 
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
         """z0 (B, D), macro-actions (B, T, M) -> (B, T, D), z0 excluded."""
-        z, out = z0, []
-        for t in range(actions.shape[1]):
-            z = self.high_level.step(z, actions[:, t])
-            out.append(z)
-        return torch.stack(out, dim=1)
+        return unroll(self.high_level.step, z0, actions)

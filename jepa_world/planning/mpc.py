@@ -78,15 +78,26 @@ class MPCConfig:
     """How the warm start is padded after dropping consumed actions: 'last' repeats the final action, 'zero'."""
     stop_at_goal: bool = False
     """Give an environment zero actions once it has been within the success radius (default: keep planning)."""
+    stall_ratio: float = 0.0
+    """Escape stalls the model did not predict (0 = off): at a replan, an environment whose latent moved less
+    than stall_ratio x the displacement the model predicted for the executed actions (e.g. pinned on a wall
+    corner the model thought it could pass: replanning from the same state would repeat the same plan)
+    executes escape_steps random actions (of the planned actions' norm) before following the new plan."""
+    escape_steps: int = 3
+    """Random actions an environment takes after an unpredicted stall."""
+    escape_seed: int = 0
+    """Seed of the escape actions."""
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
         """Raise ValueError naming the first field with an impossible value."""
-        for name in ("replan_every", "action_repeat"):
+        for name in ("replan_every", "action_repeat", "escape_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"MPCConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.stall_ratio < 1.0:
+            raise ValueError(f"MPCConfig.stall_ratio must be in [0, 1), got {self.stall_ratio}")
         if self.warm_fill not in ("last", "zero"):
             raise ValueError(f"MPCConfig.warm_fill must be 'last' or 'zero', got {self.warm_fill!r}")
 
@@ -127,6 +138,8 @@ class MPCResult:
     probe (the high-level path, then the goal; shorter lists padded with their last waypoint)."""
     targets: Tensor | None = None
     """With ``record`` and a hierarchical planner: (R, N, 2) the decoded subgoal each plan aimed at."""
+    escapes: Tensor | None = None
+    """(N,) int64: unpredicted stalls escaped per episode (``MPCConfig.stall_ratio`` > 0), else None."""
 
 
 def run_mpc(
@@ -155,25 +168,80 @@ def run_mpc(
     goal = _encode(world_model, info["goal_obs"])  # (N, D), once per batch
     log = _Log(info, num_envs=env.num_envs, radius=env.config.success_radius)
     plan: Tensor | None = None
+    escape = _Escape(config, env.num_envs)
     bar = tqdm(total=env.config.max_steps, disable=not progress, desc="mpc", unit="step", leave=False)
     for t in range(env.config.max_steps):
         k = t % config.replan_every  # steps executed since the last plan
         if k == 0:
             warm = None if plan is None else shift_warm_start(plan, shift=config.consumed, fill=config.warm_fill)
             z, result = log.timed_plan(world_model, planner, obs, goal, warm)
+            escape.check(world_model, z)
             plan = result.actions.detach()
             _check_horizon(plan, config)
             if record:
                 log.record_plan(t, partial(_planned_path, world_model, z, plan, config.action_repeat, probe))
                 log.record_subgoals(result, probe)
-        action = plan[:, k // config.action_repeat].detach().cpu()  # (N, A)
+        action = escape.action(plan[:, k // config.action_repeat].detach().cpu(), k)  # (N, A)
         if config.stop_at_goal:
             action = torch.where(log.reached[:, None], torch.zeros_like(action), action)
         obs, info = env.step(action)
+        escape.executed(action)
         log.add(info)
         bar.update(1)
     bar.close()
-    return log.result(episodes, wall_s=time.perf_counter() - start)
+    result = log.result(episodes, wall_s=time.perf_counter() - start)
+    result.escapes = escape.counts if escape.on else None
+    return result
+
+
+MIN_EXPECTED = 0.1
+"""Stalls count only where the predicted displacement is at least this share of the episode's largest one."""
+
+
+class _Escape:
+    """Stall escapes (``MPCConfig.stall_ratio``): remembers the latent of the last plan and the actions executed
+    since, and replaces the first actions after an unpredicted stall by random ones."""
+
+    def __init__(self, config: MPCConfig, num_envs: int) -> None:
+        self.config = config
+        self.on = config.stall_ratio > 0
+        self.generator = torch.Generator().manual_seed(config.escape_seed)
+        self.z: Tensor | None = None
+        self.actions: list[Tensor] = []
+        self.stalled = torch.zeros(num_envs, dtype=torch.bool)
+        self.counts = torch.zeros(num_envs, dtype=torch.long)
+        self.largest = torch.zeros(num_envs)
+
+    def check(self, world_model: WorldModel, z: Tensor) -> None:
+        """At a replan: which environments the new latent z (N, D) shows stalled against the model's prediction."""
+        if not self.on:
+            return
+        self.stalled = torch.zeros_like(self.stalled)
+        if self.z is not None and self.actions:
+            with torch.no_grad():
+                executed = torch.stack(self.actions, dim=1).to(self.z)  # (N, k, A)
+                predicted = world_model.rollout(self.z, executed)[:, -1]  # (N, D)
+            expected = torch.linalg.vector_norm(predicted - self.z, dim=-1).cpu()  # (N,)
+            moved = torch.linalg.vector_norm(z - self.z, dim=-1).cpu()
+            self.largest = torch.maximum(self.largest, expected)
+            # a prediction of (almost) no motion cannot be refuted by none: under MIN_EXPECTED x the largest
+            # displacement predicted so far in the episode, it is a model that knew the agent was pinned
+            self.stalled = (moved < self.config.stall_ratio * expected) & (expected > MIN_EXPECTED * self.largest)
+            self.counts += self.stalled.long()
+        self.z, self.actions = z, []
+
+    def action(self, planned: Tensor, k: int) -> Tensor:
+        """The action to execute at step k after the plan: planned (N, A), or random for stalled environments."""
+        if not self.on or k >= self.config.escape_steps or not bool(self.stalled.any()):
+            return planned
+        direction = torch.randn(planned.shape, generator=self.generator)
+        direction = direction / torch.linalg.vector_norm(direction, dim=-1, keepdim=True).clamp_min(1e-12)
+        random = direction * torch.linalg.vector_norm(planned, dim=-1, keepdim=True)
+        return torch.where(self.stalled[:, None], random, planned)
+
+    def executed(self, action: Tensor) -> None:
+        if self.on:
+            self.actions.append(action)
 
 
 def _encode(world_model: WorldModel, obs: Tensor) -> Tensor:

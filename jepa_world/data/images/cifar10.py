@@ -13,7 +13,7 @@ Examples:
     >>> root = pathlib.Path(tempfile.mkdtemp())
     >>> for name, n in (("data_batch_1", 6), ("test_batch", 4)):
     ...     batch = {b"data": np.zeros((n, 3072), np.uint8), b"labels": [i % 10 for i in range(n)]}
-    ...     (root / name).write_bytes(pickle.dumps(batch))
+    ...     _ = (root / name).write_bytes(pickle.dumps(batch))
     >>> splits = load_cifar10_splits(root)
     >>> len(splits.train), len(splits.test), splits.image_shape
     (6, 4, (3, 32, 32))
