@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import time
 from pathlib import Path
 
 import torch
+from run_args import add_run_arguments, prepare_run
 
 from jepa_world.config import apply_overrides
 from jepa_world.eval.planning import default_eval_config, evaluate_planning
@@ -62,16 +62,9 @@ def main() -> None:
     ap.add_argument("--latency-episodes", type=int, default=3, help="episodes for the single-env latency")
     ap.add_argument("--planners", default="hierarchical,mppi,cem", help="comma-separated planner names")
     ap.add_argument("--seed", type=int, default=0, help="seed of the evaluation episode set")
-    ap.add_argument("--run-dir", type=Path, default=Path("runs/bench-two-rooms"))
-    ap.add_argument("--fresh", action="store_true", help="delete the run dir first (train from scratch)")
-    ap.add_argument("--skip-train", action="store_true", help="evaluate the run dir as it is")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
-    ap.add_argument("overrides", nargs="*", help="preset overrides key=value")
+    add_run_arguments(ap, "runs/bench-two-rooms")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.fresh and args.run_dir.exists():
-        shutil.rmtree(args.run_dir)
+    prepare_run(args)
     info = {} if args.skip_train else train_default(args.run_dir, args.minutes, args.overrides)
     model, _ = load_method(args.run_dir, expected_kind="world_model")
     t0 = time.perf_counter()

@@ -16,13 +16,13 @@ import argparse
 import json
 import platform
 import resource
-import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from run_args import add_run_arguments, prepare_run
 
 from jepa_world.config import apply_overrides
 from jepa_world.eval.video_run import VideoEvalConfig, eval_video_run
@@ -59,18 +59,11 @@ def train_default(run_dir: Path, overrides: list[str]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--run-dir", type=Path, default=Path("runs/bench-video"))
-    ap.add_argument("--fresh", action="store_true", help="delete the run dir first (train from scratch)")
-    ap.add_argument("--skip-train", action="store_true", help="evaluate the run dir as it is")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
     ap.add_argument("--eval-clips", type=int, default=256, help="evaluation clips (test-split digits)")
     ap.add_argument("--decoder-steps", type=int, default=400, help="steps of the GIF's pixel decoder")
-    ap.add_argument("overrides", nargs="*", help="preset overrides key=value")
+    add_run_arguments(ap, "runs/bench-video")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.fresh and args.run_dir.exists():
-        shutil.rmtree(args.run_dir)
+    prepare_run(args)
     info = {} if args.skip_train else train_default(args.run_dir, args.overrides)
     info["peak_rss_gb_train"] = peak_rss_gb()
     print("train", json.dumps(info), flush=True)

@@ -162,6 +162,44 @@ def test_search_finds_the_known_subgoals_of_the_u_corridor():
         torch.testing.assert_close(z, path.latents[:, k])
 
 
+class StaticTail:
+    """UCorridor with 50 extra latent dims that never change (like a carried occupancy map)."""
+
+    def __init__(self) -> None:
+        self.inner = UCorridor()
+
+    def encode(self, obs: Tensor) -> Tensor:
+        return obs
+
+    def step(self, z: Tensor, a: Tensor) -> Tensor:
+        return torch.cat([self.inner.step(z[:, :2], a), z[:, 2:]], dim=1)
+
+    def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
+        from jepa_world.nn.rollout import unroll
+
+        return unroll(self.step, z0, actions)
+
+
+def test_static_latent_dims_do_not_change_the_search():
+    """Node distances are taken over the moving dims only: a static tail gives bitwise the same tree path."""
+    from jepa_world.planning.subgoal_search import moving_dims
+
+    n, config = 3, SubgoalSearchConfig(rounds=8, width=8, branching=6)
+    z0, goal = START.expand(n, 2).double(), GOAL.expand(n, 2).double()
+    tail = torch.randn(n, 50, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    plain = search_subgoals(HeldActionModel(UCorridor(), 3, max_norm=1.0), z0, goal, cost=COST, config=config,
+                            generator=torch.Generator().manual_seed(0))
+    padded = search_subgoals(HeldActionModel(StaticTail(), 3, max_norm=1.0), torch.cat([z0, tail], 1),
+                             torch.cat([goal, tail], 1), cost=COST, config=config,
+                             generator=torch.Generator().manual_seed(0))
+    assert torch.equal(padded.latents[..., :2], plain.latents) and torch.equal(padded.length, plain.length)
+    assert torch.equal(padded.latents[..., 2:], tail[:, None].expand(-1, padded.latents.shape[1], -1))
+    children = torch.cat([z0, tail], 1)[:, None].repeat(1, 4, 1)
+    children[1, 2, 40] += 1.0
+    assert moving_dims(children, torch.cat([z0, tail], 1)).tolist() == [40]
+    assert moving_dims(children, torch.cat([z0, tail], 1), known=torch.tensor([0, 1])).tolist() == [0, 1, 40]
+
+
 def test_search_on_an_open_plane_goes_straight():
     high = HeldActionModel(PointMass(), 4, max_norm=1.0)
     goal = torch.tensor([[20.0, 0.0], [0.0, -12.0], [3.0, 4.0]])

@@ -14,6 +14,10 @@ goal distance.
 
 The novelty radius is ``novelty`` times the latent length of one macro-action (:func:`macro_scale`,
 measured on the first round), so the search needs no knowledge of the latent space's units.
+Distances between nodes are taken over the latent dimensions that some node moved away from the
+root (:func:`moving_dims`): the others are equal in every node and add nothing to them, and a latent
+with a static part (an occupancy map carried through the rollout) is searched at the cost of its
+moving part (exact: the set is checked, and widened, every round).
 Everything is batched over N environments; the Python loops run over rounds and beam slots only.
 
 Examples:
@@ -133,6 +137,15 @@ def macro_scale(children: Tensor, z0: Tensor, *, quantile: float = 0.9) -> Tenso
     return value.expand(z0.shape[0])
 
 
+def moving_dims(children: Tensor, z0: Tensor, known: Tensor | None = None) -> Tensor:
+    """Indices of the latent dims where some child (N, C, D) differs from its root z0 (N, D), joined with the
+    ``known`` ones: (K,) int64, sorted. Node-to-node distances over them equal those over all D dims."""
+    moved = (children != z0[:, None]).flatten(0, 1).any(dim=0)  # (D,)
+    if known is not None:
+        moved[known] = True
+    return torch.nonzero(moved).flatten()
+
+
 def _pick(tree: _Tree, width: int, greedy: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """Nodes to expand: (N, F) indices and validity, F = min(width, size); greedy ones first."""
     size = tree.size
@@ -191,7 +204,7 @@ def search_subgoals(model: HighLevelModel, z0: Tensor, goal: Tensor, *, cost: Co
     tree = _Tree(z0, _goal_cost(cost, z0[:, None], goal)[:, 0], model.macro_dim, 1 + config.rounds * config.width)
     rows = torch.arange(n, device=z0.device)[:, None]
     greedy = round(config.greedy * config.width)
-    radius = scale = None
+    radius = scale = dims = None
     for _ in range(config.rounds):
         index, ok = _pick(tree, config.width, greedy, generator)  # (N, F)
         tree.expansions[rows, index] += ok.long()
@@ -199,10 +212,12 @@ def search_subgoals(model: HighLevelModel, z0: Tensor, goal: Tensor, *, cost: Co
         if scale is None:
             scale = macro_scale(children, z0)
             radius = config.novelty * scale  # (N,)
-        kept = tree.latents[:, :tree.size]  # (N, V, D)
-        novelty = torch.cdist(children, kept).masked_fill(~tree.valid[:, None, :tree.size], float("inf")).amin(2)
+        dims = moving_dims(children, z0, dims)  # (K,): every node equals z0 elsewhere
+        moving = children[..., dims]  # (N, C, K)
+        kept = tree.latents[:, :tree.size][..., dims]  # (N, V, K)
+        novelty = torch.cdist(moving, kept).masked_fill(~tree.valid[:, None, :tree.size], float("inf")).amin(2)
         novelty = novelty.masked_fill(~ok.repeat_interleave(config.branching, dim=1), -float("inf"))  # (N, C)
-        pick, fresh = _select(children, novelty, radius=radius, width=config.width)  # (N, W)
+        pick, fresh = _select(moving, novelty, radius=radius, width=config.width)  # (N, W)
         parent = index.repeat_interleave(config.branching, dim=1).gather(1, pick)
         latents = children[rows, pick]
         tree.add(latents, macros[rows, pick], parent, _goal_cost(cost, latents, goal), fresh)
