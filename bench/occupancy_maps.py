@@ -34,9 +34,7 @@ def free_probability(model, wall_x: int, door_y: int, xs: torch.Tensor) -> tuple
     z = torch.cat([model.encode(render_trajectories(pos[i:i + 512, None], wall[i:i + 512], door[i:i + 512])[:, 0])
                    for i in range(0, n, 512)])
     kp, occupancy = pred.split(z)  # (n, K, 2), (n, 1, M, M)
-    g = pred.config.grid
-    q = (pred.calib_matrix * (kp - g / 2)[..., None, :]).sum(-1) + g / 2 + pred.calib_offset  # (n, K, 2)
-    grid = (q[:, :1] * (2.0 / g) - 1.0).reshape(n, 1, 1, 2)
+    grid = pred.to_map_unit(kp)[:, :1].reshape(n, 1, 1, 2)  # where the predictor looks the first keypoint up
     logit = F.grid_sample(occupancy, grid, mode="bilinear", padding_mode="border", align_corners=False).flatten()
     free = torch.sigmoid(-pred.sharpness() * logit)
     return free.view(x.shape), geo.is_free(pos, wall, door).view(x.shape)

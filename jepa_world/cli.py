@@ -149,36 +149,32 @@ def _planning_config(planner: str, episodes: int, seed: int, num_envs: int, over
     return apply_overrides(base, rest)
 
 
-def _trained_env_overrides(run: Path, overrides: list[str]) -> list[str]:
-    """``env=maze maze.rooms=N`` (or ``fixed_wall=...``) for a run trained there, unless the user set env."""
-    if any(o.startswith("env=") for o in overrides):
-        return overrides
-    try:
-        env = json.loads((run / "config.json").read_text())["model"].get("env") or {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return overrides  # load_method reports a missing or broken run with the file's name
-    if env.get("name") == "maze":
-        return ["env=maze", f"maze.rooms={env['rooms']}", *overrides]
-    if env.get("fixed_wall") and not any(o.startswith("fixed_wall=") for o in overrides):
-        return ["fixed_wall=true", *overrides]
-    return overrides
+def _planned_model(run: Path, oracle: bool, planner: str, episodes: int, seed: int, num_envs: int,
+                   overrides: list[str]):
+    """(world model, its position probe, PlanningEvalConfig): a run's model plans in the environment it was
+    trained on (unless the overrides set ``env``); ``oracle`` plans with the true dynamics of the configured env."""
+    if oracle:
+        cfg = _planning_config(planner, episodes, seed, num_envs, overrides)
+        return (*_oracle(cfg), cfg)
+    from jepa_world.eval.planning import trained_env_overrides
+    from jepa_world.eval.runs import load_method
+
+    model, config = load_method(run, expected_kind="world_model")
+    items = trained_env_overrides(config["model"].get("env"), overrides)
+    return model, model.decode_position, _planning_config(planner, episodes, seed, num_envs, items)
 
 
-def _world_model(run: Path, oracle: bool, cfg=None):
-    if oracle and cfg is not None and cfg.env == "maze":
+def _oracle(cfg):
+    """The ground-truth model of cfg's environment and its probe."""
+    if cfg.env == "maze":
         from jepa_world.methods.maze_oracle import MazeOracle
 
         model = MazeOracle(cfg.maze.rooms)
         return model, model.probe
-    if oracle:
-        from jepa_world.methods.oracle import TwoRoomsOracle
+    from jepa_world.methods.oracle import TwoRoomsOracle
 
-        model = TwoRoomsOracle()
-        return model, model.probe
-    from jepa_world.eval.runs import load_method
-
-    model, _ = load_method(run, expected_kind="world_model")
-    return model, model.decode_position
+    model = TwoRoomsOracle()
+    return model, model.probe
 
 
 @app.command("eval")
@@ -198,9 +194,7 @@ def eval_cmd(
     """Plan to goals in Two Rooms (or the maze: env=maze) with a trained world model; print success rate and timings."""
     from jepa_world.eval.planning import evaluate_planning, save_summary_png
 
-    items = _split_overrides(overrides)
-    cfg = _planning_config(planner, episodes, seed, num_envs, items if oracle else _trained_env_overrides(run, items))
-    model, probe = _world_model(run, oracle, cfg)
+    model, probe, cfg = _planned_model(run, oracle, planner, episodes, seed, num_envs, _split_overrides(overrides))
     report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty())
     typer.echo(report.table())
     if json_out:
@@ -225,9 +219,7 @@ def plan_cmd(
     """Plan one episode and write a GIF: observation, goal, executed path, planned latent path (decoded)."""
     from jepa_world.eval.planning import evaluate_planning, save_episode_gif
 
-    items = _split_overrides(overrides)
-    cfg = _planning_config(planner, 1, seed, 1, items if oracle else _trained_env_overrides(run, items))
-    model, probe = _world_model(run, oracle, cfg)
+    model, probe, cfg = _planned_model(run, oracle, planner, 1, seed, 1, _split_overrides(overrides))
     report = evaluate_planning(model, cfg, probe=probe)
     gif.parent.mkdir(parents=True, exist_ok=True)
     save_episode_gif(report.results[0], 0, str(gif))

@@ -208,6 +208,26 @@ def default_eval_config(planner: str = "mppi", **fields: Any) -> PlanningEvalCon
     return PlanningEvalConfig(planner=planner, **fields)
 
 
+def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> list[str]:
+    """PlanningEvalConfig overrides for the env a world model was trained in (``model_config["env"]`` of its run:
+    ``{"name": "maze", "rooms": 3}`` or ``{"name": "two_rooms", "fixed_wall": ...}``), before ``overrides``; an
+    ``env=`` override (or, on Two Rooms, ``fixed_wall=``) the user gave wins.
+
+    Examples:
+        >>> trained_env_overrides({"name": "maze", "rooms": 4}, ["seed=1"])
+        ['env=maze', 'maze.rooms=4', 'seed=1']
+        >>> trained_env_overrides({"name": "maze", "rooms": 4}, ["env=two_rooms"])
+        ['env=two_rooms']
+    """
+    if not env or any(o.startswith("env=") for o in overrides):
+        return overrides
+    if env.get("name") == "maze":
+        return ["env=maze", f"maze.rooms={env['rooms']}", *overrides]
+    if env.get("fixed_wall") and not any(o.startswith("fixed_wall=") for o in overrides):
+        return ["fixed_wall=true", *overrides]
+    return overrides
+
+
 def build_planner(world_model: WorldModel, config: PlanningEvalConfig) -> Planner:
     """The configured planner over ``world_model``, wrapped when action_repeat > 1 in ChunkedWorldModel, or in the
     equivalent HeldActionModel for a model with a fast ``hold(z, a, steps)`` (the maze oracle)."""

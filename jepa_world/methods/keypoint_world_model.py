@@ -190,12 +190,8 @@ class KeypointWorldModel(nn.Module):
 
     def _rollout_error(self, kp0: Tensor, scene: Tensor, actions: Tensor, target: Tensor) -> Tensor:
         """Mean squared keypoint error of the T-step rollout from the first frame: -> () scalar."""
-        z = torch.cat([kp0, scene], dim=1)
-        errors = []
-        for t in range(actions.shape[1]):
-            z = self.predictor(z, actions[:, t])
-            errors.append((z[:, : self.num_keypoint_dims] - target[:, t]).pow(2).mean())
-        return torch.stack(errors).mean()
+        rolled = self.rollout(torch.cat([kp0, scene], dim=1), actions)  # (B, T, D)
+        return (rolled[..., : self.num_keypoint_dims] - target).pow(2).mean()
 
     def _transition_terms(self, kp: Tensor, scene: Tensor, actions: Tensor, target: Tensor) -> dict[str, Tensor]:
         """One-step terms on every transition: free fraction, collision prior, IDM, motion variance."""

@@ -112,17 +112,28 @@ class RayMarchPredictor(nn.Module):
         self._check(z, a)
         return self.march(*self.split(z), a)
 
+    def to_map_unit(self, points: Tensor, *, shift: bool = True) -> Tensor:
+        """Keypoint-frame points (..., K, 2) in cells -> grid_sample's map square [-1, 1]^2 through each keypoint's
+        affine calibration ``A q + b``; ``shift=False`` maps displacements (no offset)."""
+        g = self.config.grid
+        if not shift:
+            return (self.calib_matrix * points[..., None, :]).sum(-1) * (2.0 / g)
+        mapped = (self.calib_matrix * (points - g / 2)[..., None, :]).sum(-1) + g / 2 + self.calib_offset
+        return mapped * (2.0 / g) - 1.0
+
+    def _lookup(self, scaled: Tensor, u_kp: Tensor, u_steps: Tensor) -> Tensor:
+        """Sharpened negative map (B, 1, M, M), keypoints (B, K, 2) and the R segment points' offsets (B, K, R, 2),
+        all in the map square -> free fraction lambda (B, K): mean running product of sigmoid(-s * logit)."""
+        k, r = self.config.keypoints, self.config.samples
+        grid = (u_kp[:, :, None] + u_steps).reshape(-1, k * r, 1, 2)
+        logits = F.grid_sample(scaled, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        return transmittance_fraction(torch.sigmoid(logits.view(-1, k, r)))
+
     def march(self, kp: Tensor, occupancy: Tensor, a: Tensor) -> tuple[Tensor, Tensor]:
         """keypoints (B, K, 2), map logits (B, 1, M, M), actions (B, A) -> (lambda (B, K), d (B, K, 2))."""
-        cfg = self.config
-        k, g = cfg.keypoints, cfg.grid
         d = self.displacement(a)  # (B, K, 2)
-        q = kp[:, :, None] + self.fractions[:, None] * d[:, :, None]  # (B, K, R, 2) cells
-        q = (self.calib_matrix[:, None] * (q - g / 2)[..., None, :]).sum(-1) + g / 2 + self.calib_offset[:, None]
-        grid = (q * (2.0 / g) - 1.0).reshape(-1, k * cfg.samples, 1, 2)  # map square = [-1, 1]^2
-        logits = F.grid_sample(occupancy, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        free = torch.sigmoid(-self.sharpness() * logits.view(-1, k, cfg.samples))  # (B, K, R)
-        return transmittance_fraction(free), d
+        u_steps = self.fractions[:, None] * self.to_map_unit(d, shift=False)[:, :, None]  # (B, K, R, 2)
+        return self._lookup(occupancy * -self.sharpness(), self.to_map_unit(kp), u_steps), d
 
     def sharpness(self) -> Tensor:
         """s of sigmoid(-s * logit): learned, times ``eval_sharpness_scale`` outside training. () scalar."""
@@ -132,28 +143,19 @@ class RayMarchPredictor(nn.Module):
     def hold(self, z: Tensor, a: Tensor, steps: int) -> Tensor:
         """z (B, D), a (B, A) held for ``steps`` steps -> z (B, D); the same as ``steps`` calls of forward, with
         everything that does not change while the action is held computed once: the displacement, its image in
-        the map frame, the sharpened map. Only the keypoints (and their map-frame image) move between steps."""
+        the map square, the sharpened map. Only the keypoints (and their map-square image) move between steps:
+        the lookup point at fraction f of d is u(kp + f d) = u(kp) + f u_d, the calibration being affine."""
         self._check(z, a)
-        cfg = self.config
-        k, g = cfg.keypoints, cfg.grid
         kp, occupancy = self.split(z)
         scaled = occupancy * -self.sharpness()  # (B, 1, M, M): free = sigmoid(sample of it)
         d = self.displacement(a)  # (B, K, 2) cells
-        to_unit = 2.0 / g  # map square = [-1, 1]^2
-        calib = self.calib_matrix  # (K, 2, 2)
-        # the lookup point of keypoint kp at fraction f of d, in grid_sample's unit square:
-        # u = (A (kp + f d - g/2) + g/2 + b) * 2/g - 1 = u_kp + f * u_d
-        u_kp = ((calib * (kp - g / 2)[..., None, :]).sum(-1) + g / 2 + self.calib_offset) * to_unit - 1.0
-        u_d = (calib * d[..., None, :]).sum(-1) * to_unit  # (B, K, 2)
+        u_kp, u_d = self.to_map_unit(kp), self.to_map_unit(d, shift=False)  # (B, K, 2) each
         u_steps = self.fractions[:, None] * u_d[:, :, None]  # (B, K, R, 2)
         for _ in range(steps):
-            grid = (u_kp[:, :, None] + u_steps).reshape(-1, k * cfg.samples, 1, 2)
-            free = torch.sigmoid(F.grid_sample(scaled, grid, mode="bilinear", padding_mode="border",
-                                               align_corners=False)).view(-1, k, cfg.samples)  # (B, K, R)
-            lam = transmittance_fraction(free)[..., None]  # (B, K, 1)
+            lam = self._lookup(scaled, u_kp, u_steps)[..., None]  # (B, K, 1)
             kp = kp + lam * d
             u_kp = u_kp + lam * u_d
-        return torch.cat([kp.flatten(1), z[:, 2 * k:]], dim=1)
+        return torch.cat([kp.flatten(1), z[:, 2 * self.config.keypoints:]], dim=1)
 
     def forward(self, z: Tensor, a: Tensor) -> Tensor:
         return self.hold(z, a, 1)
