@@ -1,15 +1,18 @@
 """Benchmark: flat vs hierarchical latent MPC on maze episodes whose start and goal are >= 3 doors apart.
 
-Usage: python bench/hierarchical.py [--episodes 100] [--seed 0] [--max-steps 120] [--threads 1]
-                                    [--png maze.png] [--run RUN_DIR] [flat.KEY=V ...] [hier.KEY=V ...]
-Both planners run the same episodes (3x3 perfect mazes, 120 steps, success < 4.5 px) on the same
-model: the exact maze oracle by default, or the world model of a training run with --run (its
-probe decodes the subgoals; ``hier.planner.high_level=model`` plans with the model's own
+Usage: python bench/hierarchical.py [--episodes 100] [--seed 0] [--max-steps 80] [--threads 1]
+                                    [--png maze.png] [--run RUN_DIR] [--no-match] [flat.KEY=V ...] [hier.KEY=V ...]
+Both planners run the same episodes (3x3 perfect mazes, the env's step budget, success < 4.5 px) on
+the same model: the exact maze oracle by default, or the world model of a training run with --run
+(its probe decodes the subgoals; ``hier.planner.high_level=model`` plans with the model's own
 ``high_level`` attribute, a learned HighLevelModel). KEY is a PlanningEvalConfig field
-(``flat.mpc.replan_every=5``) or ``planner.FIELD`` of the planner's config (``hier.planner.depth=16``). The flat
-planner is the project's default (MPPI, 10 macro-actions of 10 steps, replan every 10 steps); the
-hierarchical one its measured defaults (planning/hierarchical.py). Reports success overall, by
-door distance and by step budget, steps to success and planning seconds per episode, checks the
+(``flat.mpc.replan_every=5``) or ``planner.FIELD`` of the planner's config (``hier.planner.depth=16``).
+The hierarchical planner runs at its measured defaults (planning/hierarchical.py); the flat one is
+the project's default (MPPI, 10 macro-actions of 10 steps, replan every 10 steps) and, unless
+--no-match, gets at least the hierarchical planner's planning time: its samples are scaled by the
+time ratio until its planning seconds per episode are no lower (every flat run is reported). Reports success overall,
+by door distance and by step budget, steps to success against the shortest path (envs/maze_paths.py),
+SPL (success weighted by shortest / taken steps) and planning seconds per episode, checks the
 issue's bars and prints one JSON object on its last line.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import time
 from pathlib import Path
@@ -24,24 +28,34 @@ from pathlib import Path
 import torch
 
 from jepa_world.config import apply_overrides
+from jepa_world.envs.maze_batch import MazeConfig
+from jepa_world.envs.maze_paths import shortest_steps
 from jepa_world.eval.planning import PlanningReport, default_eval_config, evaluate_planning, save_paths_png
 from jepa_world.methods.maze_oracle import MazeOracle
 
-BUDGETS = (60, 80, 100, 120, 150, 200)
+BUDGETS = (40, 60, 80, 100, 120, 150, 200)
+MAX_TRIES = 4
 
 
 def summary(report: PlanningReport) -> dict:
-    """The numbers of one planner: success overall, by door distance and by step budget, timings."""
+    """The numbers of one planner: success overall, by door distance and by step budget, path efficiency, timings."""
     steps = torch.tensor(report.steps_to_success)
-    distance = torch.cat([r.episodes.room_distance for r in report.results])
+    episodes = [r.episodes for r in report.results]
+    distance = torch.cat([e.room_distance for e in episodes])
+    shortest = torch.cat([shortest_steps(e.doors, e.start, e.goal) for e in episodes]).clamp_min(1)
     reached = steps >= 0
     by_distance = {int(d): round(reached[distance == d].float().mean().item(), 3) for d in distance.unique()}
     by_budget = {b: round((reached & (steps <= b)).float().mean().item(), 3) for b in BUDGETS
                  if b <= report.results[0].distances.shape[1] - 1}
+    ratio = steps[reached].float() / shortest[reached]
+    spl = torch.where(reached, shortest / torch.maximum(steps, shortest).clamp_min(1), torch.zeros(()))
     return {
-        "success_rate": report.success_rate, "success_by_door_distance": by_distance,
+        "success_rate": reached.float().mean().item(), "success_by_door_distance": by_distance,
         "episodes_by_door_distance": {int(d): int((distance == d).sum()) for d in distance.unique()},
         "success_by_step_budget": by_budget, "mean_steps_to_success": report.mean_steps_to_success,
+        "shortest_steps_mean": shortest.float().mean().item(), "shortest_steps_max": int(shortest.max()),
+        "steps_over_shortest_median": ratio.median().item() if reached.any() else None,
+        "spl": spl.float().mean().item(),
         "mean_final_distance": report.mean_final_distance, "plan_s_per_episode": report.plan_s_per_episode,
         "s_per_episode": report.s_per_episode, "ms_per_replan": report.ms_per_replan,
     }
@@ -52,10 +66,11 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=100, help="maze episodes per planner")
     ap.add_argument("--num-envs", type=int, default=100, help="episodes planned at once")
     ap.add_argument("--seed", type=int, default=0, help="seed of the episode set")
-    ap.add_argument("--max-steps", type=int, default=120, help="step budget of an episode")
+    ap.add_argument("--max-steps", type=int, default=MazeConfig().max_steps, help="step budget of an episode")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0 = torch default)")
     ap.add_argument("--png", type=Path, default=None, help="write the first episodes' paths and subgoals here")
     ap.add_argument("--run", type=Path, default=None, help="plan with this run's world model instead of the oracle")
+    ap.add_argument("--no-match", action="store_true", help="run the flat planner at its defaults only")
     ap.add_argument("overrides", nargs="*", help="flat.KEY=V / hier.KEY=V overrides of the PlanningEvalConfigs")
     args = ap.parse_args()
     if args.threads:
@@ -63,28 +78,51 @@ def main() -> None:
     model, probe = _model(args.run)
     common = {"env": "maze", "episodes": args.episodes, "num_envs": min(args.num_envs, args.episodes),
               "seed": args.seed}
-    configs = {
-        "flat": default_eval_config("mppi", **common),
-        "hierarchical": default_eval_config("hierarchical", **common),
-    }
-    out = {}
-    for name, cfg in configs.items():
-        cfg = _apply(cfg, [f"maze.max_steps={args.max_steps}"] + _for(name, args.overrides))
-        start = time.perf_counter()
-        report = evaluate_planning(model, cfg, probe=probe)
-        out[name] = {**summary(report), "wall_s": time.perf_counter() - start, "planner": cfg.planner,
-                     "planner_overrides": cfg.planner_overrides, "mpc": vars(cfg.mpc)}
-        configs[name] = report
-        print(name, json.dumps(out[name]), flush=True)
+    steps = [f"maze.max_steps={args.max_steps}"]
+    hier_cfg = _apply(default_eval_config("hierarchical", **common), steps + _for("hier", args.overrides))
+    hier, hier_report = _run("hierarchical", model, hier_cfg, probe)
+    flat_runs, flat_report = [], None
+    flat_cfg = _apply(default_eval_config("mppi", **common), steps + _for("flat", args.overrides))
+    for _ in range(MAX_TRIES + 1):
+        flat, flat_report = _run("flat", model, flat_cfg, probe)
+        flat_runs.append(flat)
+        if args.no_match or flat["plan_s_per_episode"] >= hier["plan_s_per_episode"]:
+            break
+        samples = _matched_samples(flat_cfg.planner_config().num_samples, flat["plan_s_per_episode"],
+                                   hier["plan_s_per_episode"])
+        flat_cfg.planner_overrides = {**flat_cfg.planner_overrides, "num_samples": samples}
     if args.png:
-        save_paths_png({k: r.results[0] for k, r in configs.items()}, str(args.png), episodes=[0, 1, 2, 3])
-    flat, hier = out["flat"], out["hierarchical"]
+        save_paths_png({"flat": flat_report.results[0], "hierarchical": hier_report.results[0]}, str(args.png),
+                       episodes=[0, 1, 2, 3])
+    flat = flat_runs[-1]
     bars = {"hier_success_ge_0.8": hier["success_rate"] >= 0.8,
             "hier_ge_2x_flat": hier["success_rate"] >= 2 * flat["success_rate"],
             "hier_plan_time_le_flat": hier["plan_s_per_episode"] <= flat["plan_s_per_episode"]}
-    print(json.dumps({**out, "bars": bars, "model": str(args.run or "oracle"), "episodes": args.episodes,
-                      "seed": args.seed, "max_steps": args.max_steps, "threads": torch.get_num_threads(),
+    print(json.dumps({"flat": flat, "hierarchical": hier, "flat_runs": flat_runs, "bars": bars,
+                      "model": str(args.run or "oracle"), "episodes": args.episodes, "seed": args.seed,
+                      "max_steps": args.max_steps, "threads": torch.get_num_threads(),
                       "machine": platform.processor() or platform.machine()}))
+
+
+def _matched_samples(samples: int, flat_s: float, hier_s: float) -> int:
+    """The flat planner's next sample count: scaled by the time ratio (+5 %), rounded up to a multiple of 16 and
+    at least 16 more, so its planning time reaches the hierarchical planner's in a few tries.
+
+    >>> _matched_samples(64, 0.014, 0.025), _matched_samples(128, 0.024, 0.025)
+    (128, 144)
+    """
+    return max(samples + 16, 16 * math.ceil(samples * hier_s / flat_s * 1.05 / 16))
+
+
+def _run(name: str, model, cfg, probe) -> tuple[dict, PlanningReport]:
+    """Evaluate one planner config; print and return its summary."""
+    start = time.perf_counter()
+    report = evaluate_planning(model, cfg, probe=probe)
+    out = {**summary(report), "wall_s": time.perf_counter() - start, "planner": cfg.planner,
+           "planner_overrides": dict(cfg.planner_overrides), "cost": cfg.cost, "path_weight": cfg.path_weight,
+           "mpc": vars(cfg.mpc)}
+    print(name, json.dumps(out), flush=True)
+    return out, report
 
 
 def _model(run: Path | None):

@@ -27,7 +27,7 @@ class MazeEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
     def __init__(self, render_mode: str | None = None, rooms: int = 3, extra_door_prob: float = 0.0,
-                 min_room_distance: int = 3, max_steps: int = 120, render_scale: int = 4):
+                 min_room_distance: int = 3, max_steps: int = 80, render_scale: int = 4):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.render_mode = render_mode

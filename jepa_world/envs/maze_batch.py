@@ -4,7 +4,9 @@ An episode: one random layout (a spanning tree of the room graph plus optional e
 start and the goal are uniform in two rooms at least ``min_room_distance`` doors apart (the pair of
 rooms is uniform over the pairs that are), both ``start_margin`` px from the wall lines; the goal
 is given as an observation with the agent drawn at it. Success = final distance < 4.5 px, as in
-Two Rooms; 120 steps, beyond the flat planners' 100-step horizon (docs/hierarchical.md).
+Two Rooms; 80 steps: on 3x3 mazes with start and goal >= 3 doors apart the shortest path takes 23
+steps on average and at most ~45 (envs/maze_paths.py), so the budget leaves room for detours but
+not for finding the way by wandering (docs/hierarchical.md).
 
 Examples:
     >>> env = MazeBatch(4)
@@ -37,8 +39,8 @@ class MazeConfig:
     """Probability of a door in each wall slot left solid by the random spanning tree (0: a perfect maze)."""
     min_room_distance: int = 3
     """Start and goal rooms are at least this many doors apart (at most 2 * (rooms - 1))."""
-    max_steps: int = 120
-    """Episode length in steps (the flat planner's horizon is 100; see docs/hierarchical.md for the budget)."""
+    max_steps: int = 80
+    """Episode length in steps (about 1.8x the longest shortest path of 3x3 episodes; see the module docstring)."""
     success_radius: float = SUCCESS_RADIUS
     """Success when the final distance to the goal is below this (px)."""
     max_action_norm: float = MAX_ACTION_NORM

@@ -193,16 +193,19 @@ def default_eval_config(planner: str = "mppi", **fields: Any) -> PlanningEvalCon
     10 steps (the PlanningEvalConfig defaults) under the squared-distance cost ``mse`` (measured on Two
     Rooms with MPPI: 0.99 vs 0.97 for ``l2`` with the true dynamics, 0.87 vs 0.80 with a learned model);
     'hierarchical' keeps its own config defaults and runs under :func:`hierarchical_mpc` with the ``l2``
-    cost, the unit its tree search's length penalty is expressed in.
+    cost, the unit its tree search's length penalty is expressed in, and ``path_weight=2``: the low level
+    then heads for its subgoal at once instead of only ending near it (measured on the maze with a learned
+    model: 1.8x the shortest path instead of 3.2x, success 0.98 instead of 0.82; docs/hierarchical.md).
 
     Examples:
-        >>> default_eval_config("hierarchical", env="maze").mpc.action_repeat
-        5
+        >>> hier = default_eval_config("hierarchical", env="maze")
+        >>> hier.mpc.action_repeat, hier.path_weight
+        (5, 2.0)
         >>> default_eval_config("cem").planner_overrides["num_samples"], default_eval_config("cem").cost
         (64, 'mse')
     """
     if planner == "hierarchical":
-        fields = {"planner_overrides": {}, "mpc": hierarchical_mpc(), "cost": "l2", **fields}
+        fields = {"planner_overrides": {}, "mpc": hierarchical_mpc(), "cost": "l2", "path_weight": 2.0, **fields}
     else:
         fields = {"cost": "mse", **fields}
     return PlanningEvalConfig(planner=planner, **fields)

@@ -153,6 +153,17 @@ class KeypointWorldModel(nn.Module):
         """z0 (B, D), actions (B, T, A) -> (B, T, D): the latents after each action (z0 excluded)."""
         return unroll(self.predictor, z0, actions)
 
+    @property
+    def moving_dims(self) -> int:
+        """The leading latent dims a rollout changes (the keypoints); the map after them never moves."""
+        return self.num_keypoint_dims
+
+    def rollout_moving(self, z0: Tensor, actions: Tensor, repeat: int = 1, *, moving: Tensor | None = None) -> Tensor:
+        """z0 (N, D), actions (N*C, T, A) each held ``repeat`` steps, moving (N*C, 2K) or None -> (N*C, T, 2K): the
+        first ``moving_dims`` dims after each action of C candidates per environment, which share z0's map
+        (starting from ``moving`` instead of z0's keypoints when given); see planning/moving.py."""
+        return self.predictor.rollout_keypoints(z0, actions, repeat, moving=moving)
+
     def decode_position(self, z: Tensor) -> Tensor:
         """The probe's agent position (px): z (..., D) -> (..., 2)."""
         return self.probe(z[..., : self.num_keypoint_dims])

@@ -122,10 +122,11 @@ class RayMarchPredictor(nn.Module):
         return mapped * (2.0 / g) - 1.0
 
     def _lookup(self, scaled: Tensor, u_kp: Tensor, u_steps: Tensor) -> Tensor:
-        """Sharpened negative map (B, 1, M, M), keypoints (B, K, 2) and the R segment points' offsets (B, K, R, 2),
-        all in the map square -> free fraction lambda (B, K): mean running product of sigmoid(-s * logit)."""
+        """Sharpened negative maps (N, 1, M, M), keypoints (B, K, 2) and the R segment points' offsets (B, K, R, 2),
+        all in the map square, B = N * C (row b reads map b // C) -> free fraction lambda (B, K): mean running
+        product of sigmoid(-s * logit). C candidates of one environment share its map without copying it."""
         k, r = self.config.keypoints, self.config.samples
-        grid = (u_kp[:, :, None] + u_steps).reshape(-1, k * r, 1, 2)
+        grid = (u_kp[:, :, None] + u_steps).reshape(scaled.shape[0], -1, 1, 2)  # (N, C*K*R, 1, 2)
         logits = F.grid_sample(scaled, grid, mode="bilinear", padding_mode="border", align_corners=False)
         return transmittance_fraction(torch.sigmoid(logits.view(-1, k, r)))
 
@@ -147,7 +148,35 @@ class RayMarchPredictor(nn.Module):
         the lookup point at fraction f of d is u(kp + f d) = u(kp) + f u_d, the calibration being affine."""
         self._check(z, a)
         kp, occupancy = self.split(z)
-        scaled = occupancy * -self.sharpness()  # (B, 1, M, M): free = sigmoid(sample of it)
+        kp = self._held(kp, occupancy * -self.sharpness(), a, steps)
+        return torch.cat([kp.flatten(1), z[:, 2 * self.config.keypoints:]], dim=1)
+
+    def rollout_keypoints(self, z0: Tensor, actions: Tensor, repeat: int = 1, *,
+                          moving: Tensor | None = None) -> Tensor:
+        """The keypoint dims after each action, without carrying the unchanged map through the T steps.
+
+        z0 (N, D) one latent per environment; actions (B, T, A), each held ``repeat`` steps, B = N * C: C
+        candidates per environment (row b belongs to environment b // C); ``moving`` (B, 2K) their start
+        keypoints (default: z0's) -> (B, T, 2K). The map of z0 is read in place by all C candidates.
+        """
+        n, b, k2 = z0.shape[0], actions.shape[0], 2 * self.config.keypoints
+        if actions.dim() != 3 or b % n or (moving is not None and moving.shape != (b, k2)):
+            raise ValueError(f"rollout_keypoints expects actions (N*C, T, A) and moving (N*C, {k2}) for z0 (N, D), got "
+                             f"{tuple(actions.shape)}, {None if moving is None else tuple(moving.shape)} and "
+                             f"{tuple(z0.shape)}")
+        self._check(z0, actions[:n, 0])
+        kp, occupancy = self.split(z0)
+        kp = kp.repeat_interleave(b // n, dim=0) if moving is None else moving.view(b, -1, 2)  # (B, K, 2)
+        scaled = occupancy * -self.sharpness()  # (N, 1, M, M)
+        out = []
+        for t in range(actions.shape[1]):
+            kp = self._held(kp, scaled, actions[:, t], repeat)
+            out.append(kp.flatten(1))
+        return torch.stack(out, dim=1)
+
+    def _held(self, kp: Tensor, scaled: Tensor, a: Tensor, steps: int) -> Tensor:
+        """Keypoints (B, K, 2), sharpened negative maps (N, 1, M, M) (B = N * C, see _lookup), actions (B, A) held
+        ``steps`` steps -> (B, K, 2)."""
         d = self.displacement(a)  # (B, K, 2) cells
         u_kp, u_d = self.to_map_unit(kp), self.to_map_unit(d, shift=False)  # (B, K, 2) each
         u_steps = self.fractions[:, None] * u_d[:, :, None]  # (B, K, R, 2)
@@ -155,7 +184,7 @@ class RayMarchPredictor(nn.Module):
             lam = self._lookup(scaled, u_kp, u_steps)[..., None]  # (B, K, 1)
             kp = kp + lam * d
             u_kp = u_kp + lam * u_d
-        return torch.cat([kp.flatten(1), z[:, 2 * self.config.keypoints:]], dim=1)
+        return kp
 
     def forward(self, z: Tensor, a: Tensor) -> Tensor:
         return self.hold(z, a, 1)

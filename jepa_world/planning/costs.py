@@ -22,6 +22,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from jepa_world.planning.moving import moving_rollout
 from jepa_world.planning.protocols import CostFn, WorldModel
 
 Distance = Literal["mse", "l2", "l1"]
@@ -40,26 +41,30 @@ def _check_traj(z_traj: Tensor, goal: Tensor) -> None:
                          f"got {tuple(goal.shape)}")
 
 
-def step_distance(z_traj: Tensor, goal: Tensor, distance: Distance = "mse") -> Tensor:
+def step_distance(z_traj: Tensor, goal: Tensor, distance: Distance = "mse", *, residual: Tensor | None = None,
+                  total_dims: int | None = None) -> Tensor:
     """Per-step distance to the goal: z_traj (N, S, T, D), goal (N, D) -> (N, S, T).
 
     ``mse``: mean over D of squared differences; ``l2``: Euclidean norm; ``l1``: mean over D of
-    absolute differences.
+    absolute differences. With ``residual`` (N,) the latents are the moving part of longer ones
+    (planning/moving.py): ``residual`` is the static part's sum of squared (``mse``, ``l2``) or absolute
+    (``l1``) differences and ``total_dims`` the full latent size the means divide by.
     """
     _check_traj(z_traj, goal)
+    if distance not in ("mse", "l2", "l1"):
+        raise ValueError(f"distance must be one of ['mse', 'l2', 'l1'], got {distance!r}")
     diff = z_traj - goal[:, None, None, :]  # (N, S, T, D)
-    if distance == "mse":
-        return diff.pow(2).mean(dim=-1)
+    if distance == "l2" and residual is None:
+        return torch.linalg.vector_norm(diff, dim=-1)  # its gradient is 0, not NaN, at the goal
+    total = (diff.abs() if distance == "l1" else diff.pow(2)).sum(dim=-1)  # (N, S, T)
+    if residual is not None:
+        total = total + residual[:, None, None]
     if distance == "l2":
-        return torch.linalg.vector_norm(diff, dim=-1)
-    if distance == "l1":
-        return diff.abs().mean(dim=-1)
-    raise ValueError(f"distance must be one of ['mse', 'l2', 'l1'], got {distance!r}")
+        return total.clamp_min(1e-30).sqrt()
+    return total / (total_dims or z_traj.shape[-1])
 
 
-def goal_distance_cost(
-    distance: Distance = "mse", reduce: Reduce = "sum", discount: float = 0.95, path_weight: float = 0.0
-) -> CostFn:
+class GoalDistanceCost:
     """A cost ``(z_traj (N, S, T, D), goal (N, D)) -> (N, S)``: distance to the goal along the horizon.
 
     reduce: ``sum`` adds the distance at every predicted step (rewards getting there early),
@@ -67,26 +72,55 @@ def goal_distance_cost(
     ``path_weight`` adds ``path_weight * mean_t d_t``: with ``last`` it keeps the search free to
     detour (around a wall) while preferring plans that get close early and stay there.
     """
-    if path_weight < 0:
-        raise ValueError(f"path_weight must be >= 0, got {path_weight}")
-    if reduce not in ("sum", "last", "discounted"):
-        raise ValueError(f"reduce must be one of ['sum', 'last', 'discounted'], got {reduce!r}")
-    if distance not in ("mse", "l2", "l1"):
-        raise ValueError(f"distance must be one of ['mse', 'l2', 'l1'], got {distance!r}")
-    if reduce == "discounted" and not 0.0 < discount <= 1.0:
-        raise ValueError(f"discount must be in (0, 1], got {discount}")
 
-    def cost(z_traj: Tensor, goal: Tensor) -> Tensor:
-        d = step_distance(z_traj, goal, distance)  # (N, S, T)
-        extra = path_weight * d.mean(dim=-1) if path_weight else 0.0
-        if reduce == "last":
+    def __init__(self, distance: Distance = "mse", reduce: Reduce = "sum", discount: float = 0.95,
+                 path_weight: float = 0.0) -> None:
+        if path_weight < 0:
+            raise ValueError(f"path_weight must be >= 0, got {path_weight}")
+        if reduce not in ("sum", "last", "discounted"):
+            raise ValueError(f"reduce must be one of ['sum', 'last', 'discounted'], got {reduce!r}")
+        if distance not in ("mse", "l2", "l1"):
+            raise ValueError(f"distance must be one of ['mse', 'l2', 'l1'], got {distance!r}")
+        if reduce == "discounted" and not 0.0 < discount <= 1.0:
+            raise ValueError(f"discount must be in (0, 1], got {discount}")
+        self.distance, self.reduce, self.discount, self.path_weight = distance, reduce, discount, path_weight
+
+    def __call__(self, z_traj: Tensor, goal: Tensor) -> Tensor:
+        return self._reduce(step_distance(z_traj, goal, self.distance))
+
+    def moving(self, z_moving: Tensor, goal: Tensor, *, static: Tensor) -> Tensor:
+        """The cost of latents whose dims after the first Dm equal ``static``: z_moving (N, S, T, Dm), goal (N, D),
+        static (N, D - Dm) -> (N, S), the same as over the full latents."""
+        dm = z_moving.shape[-1]
+        residual = self.static_residual(static, goal[:, dm:])
+        return self._reduce(step_distance(z_moving, goal[:, :dm], self.distance, residual=residual,
+                                          total_dims=goal.shape[1]))
+
+    def static_residual(self, static: Tensor, goal_static: Tensor) -> Tensor:
+        """(N, Ds), (N, Ds) -> (N,): the static dims' share of the distance's sum over dims."""
+        diff = static - goal_static
+        return (diff.abs() if self.distance == "l1" else diff.pow(2)).sum(dim=-1)
+
+    def _reduce(self, d: Tensor) -> Tensor:
+        """Per-step distances (N, S, T) -> (N, S)."""
+        extra = self.path_weight * d.mean(dim=-1) if self.path_weight else 0.0
+        if self.reduce == "last":
             return d[..., -1] + extra
-        if reduce == "discounted":
-            weights = discount ** torch.arange(d.shape[-1], device=d.device, dtype=d.dtype)  # (T,)
+        if self.reduce == "discounted":
+            weights = self.discount ** torch.arange(d.shape[-1], device=d.device, dtype=d.dtype)  # (T,)
             return (d * weights).sum(dim=-1) + extra
         return d.sum(dim=-1) + extra
 
-    return cost
+    def __repr__(self) -> str:
+        return (f"GoalDistanceCost({self.distance!r}, reduce={self.reduce!r}, discount={self.discount}, "
+                f"path_weight={self.path_weight})")
+
+
+def goal_distance_cost(
+    distance: Distance = "mse", reduce: Reduce = "sum", discount: float = 0.95, path_weight: float = 0.0
+) -> GoalDistanceCost:
+    """The :class:`GoalDistanceCost` with these settings (see there)."""
+    return GoalDistanceCost(distance, reduce, discount, path_weight)
 
 
 COSTS: dict[str, Callable[..., CostFn]] = {
@@ -109,10 +143,16 @@ def sequence_cost(
 ) -> Tensor:
     """Roll S candidate action sequences per environment through the model and score them.
 
-    z0, goal: (N, D); actions: (N, S, T, A) -> cost (N, S). One batched rollout of N*S sequences.
+    z0, goal: (N, D); actions: (N, S, T, A) -> cost (N, S). One batched rollout of N*S sequences; of the
+    moving dims only when the model declares a static part and the cost is a :class:`GoalDistanceCost`
+    (the same cost, planning/moving.py).
     """
     n, s, t, a = actions.shape
     d = z0.shape[1]
+    fast = moving_rollout(world_model) if isinstance(cost, GoalDistanceCost) else None
+    if fast is not None and fast.moving_dims < d:  # exact: the static dims add a constant (planning/moving.py)
+        z_moving = fast(z0, actions.reshape(n * s, t, a)).reshape(n, s, t, -1)  # (N, S, T, Dm), z0's map shared
+        return cost.moving(z_moving, goal, static=z0[:, fast.moving_dims:])
     z_start = z0.unsqueeze(1).expand(n, s, d).reshape(n * s, d)  # (N*S, D)
     z_traj = world_model.rollout(z_start, actions.reshape(n * s, t, a))  # (N*S, T, D')
     if z_traj.shape[:2] != (n * s, t):

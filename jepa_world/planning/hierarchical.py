@@ -24,10 +24,11 @@ exact for an exact world model, an approximation for a learned one) or a learned
 and whenever the goal changes. :meth:`plan` returns a :class:`HierarchicalPlanResult`: the
 low-level plan plus the waypoints and the current subgoal, for pictures.
 
-Defaults (measured on the maze with the oracle, docs/hierarchical.md) assume the planner's world
-model steps 5 env steps (``MPCConfig(action_repeat=5, replan_every=5)``): a macro-action is 2 of
-them (10 env steps), the tree is 12 macro-actions deep, the low level plans 6 x 5 = 30 steps
-toward the waypoint after next and the path is searched anew every 6 calls (30 env steps).
+Defaults (measured on the maze with the oracle and a learned model, docs/hierarchical.md) assume
+the planner's world model steps 5 env steps (``MPCConfig(action_repeat=5, replan_every=5)``): a
+macro-action is 1 of them (5 env steps), the tree is 18 macro-actions deep (90 env steps), the low
+level (MPPI, 64 samples, 3 iterations) plans 6 x 5 = 30 steps toward the waypoint after next and
+the path is searched anew every 6 calls (30 env steps).
 
 Examples:
     >>> import torch
@@ -69,26 +70,26 @@ class HierarchicalConfig:
     """Bound on the L2 norm of each primitive action (and of a held macro-action); None for unbounded."""
     low_planner: str = "mppi"
     """Low-level planner: 'cem', 'mppi' or 'gradient'."""
-    num_samples: int = 32
+    num_samples: int = 64
     """Low-level candidate sequences per environment and iteration (restarts for 'gradient')."""
     num_elites: int = 8
     """Low-level elites (CEM / MPPI)."""
-    iterations: int = 2
+    iterations: int = 3
     """Low-level iterations per call."""
     high_level: Literal["held", "model"] = "held"
     """'held': a macro-action is a primitive action held macro_steps steps through the world model;
     'model': use ``world_model.high_level`` (a learned HighLevelModel) or the one passed to the constructor."""
-    macro_steps: int = 2
+    macro_steps: int = 1
     """With high_level='held': world-model steps per macro-action."""
     search: Literal["tree", "cem", "mppi"] = "tree"
     """High-level search: pruned tree over macro-actions, or CEM / MPPI over macro-action sequences."""
-    depth: int = 12
+    depth: int = 18
     """Macro-actions along the longest high-level path (tree search rounds / CEM horizon)."""
     width: int = 24
     """Tree search: nodes expanded (and most nodes added) per round and environment."""
     branching: int = 8
     """Tree search: macro-actions tried from every expanded node."""
-    novelty: float = 0.2
+    novelty: float = 0.3
     """Tree search: kept nodes are novelty x (latent length of one macro-action) apart."""
     greedy: float = 0.25
     """Tree search: share of the expanded nodes chosen as the closest to the goal (the rest: least expanded)."""

@@ -17,7 +17,9 @@ measured on the first round), so the search needs no knowledge of the latent spa
 Distances between nodes are taken over the latent dimensions that some node moved away from the
 root (:func:`moving_dims`): the others are equal in every node and add nothing to them, and a latent
 with a static part (an occupancy map carried through the rollout) is searched at the cost of its
-moving part (exact: the set is checked, and widened, every round).
+moving part (exact: the set is checked, and widened, every round). A model that predicts its moving dims
+on their own (planning/moving.py) is searched with nodes holding only those, its static part read
+once per environment.
 Everything is batched over N environments; the Python loops run over rounds and beam slots only.
 
 Examples:
@@ -44,7 +46,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from jepa_world.planning.costs import GoalDistanceCost
 from jepa_world.planning.high_level import HighLevelModel
+from jepa_world.planning.moving import moving_rollout
 from jepa_world.planning.protocols import CostFn
 
 
@@ -163,14 +167,46 @@ def _pick(tree: _Tree, width: int, greedy: int, generator: torch.Generator) -> t
     return index, valid.gather(1, index)
 
 
-def _expand(model: HighLevelModel, nodes: Tensor, branching: int,
+class _NodeSpace:
+    """What a tree node holds: the full latent, or only its moving dims (planning/moving.py) when the model predicts
+    them on their own and the cost is a GoalDistanceCost; the static rest is z0's in every node."""
+
+    def __init__(self, model: HighLevelModel, cost: CostFn, z0: Tensor, goal: Tensor) -> None:
+        fast = moving_rollout(model) if isinstance(cost, GoalDistanceCost) else None
+        self.fast = fast if fast is not None and fast.moving_dims < z0.shape[1] else None
+        self.model, self.cost, self.z0, self.goal = model, cost, z0, goal
+        self.root = z0[:, : self.fast.moving_dims] if self.fast else z0  # (N, Dt)
+
+    def step(self, parents: Tensor, macros: Tensor) -> Tensor:
+        """parents (N, C, Dt), macros (N, C, M) -> children (N, C, Dt)."""
+        n, c, dt = parents.shape
+        if self.fast:
+            children = self.fast(self.z0, macros.reshape(n * c, 1, -1), moving=parents.reshape(n * c, dt))
+            return children[:, 0].reshape(n, c, -1)
+        return self.model.step(parents.reshape(n * c, dt), macros.reshape(n * c, -1)).reshape(n, c, -1)
+
+    def goal_cost(self, latents: Tensor) -> Tensor:
+        """latents (N, V, Dt) -> cost (N, V) of each as a one-step trajectory."""
+        if self.fast:
+            return self.cost.moving(latents.unsqueeze(2), self.goal, static=self.z0[:, self.fast.moving_dims:])
+        return self.cost(latents.unsqueeze(2), self.goal)
+
+    def full(self, latents: Tensor) -> Tensor:
+        """latents (N, L, Dt) -> (N, L, D)."""
+        if not self.fast:
+            return latents
+        static = self.z0[:, None, self.fast.moving_dims:]
+        return torch.cat([latents, static.expand(-1, latents.shape[1], -1)], dim=2)
+
+
+def _expand(model: HighLevelModel, space: _NodeSpace, nodes: Tensor, branching: int,
             generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """nodes (N, F, D) -> children (N, F * B, D) and their macro-actions (N, F * B, M)."""
-    n, f, d = nodes.shape
+    """nodes (N, F, Dt) -> children (N, F * B, Dt) and their macro-actions (N, F * B, M)."""
+    n, f, _ = nodes.shape
     macros = model.sample_macros(n * f * branching, generator=generator).to(nodes)  # (N*F*B, M)
-    parents = nodes.repeat_interleave(branching, dim=1).reshape(-1, d)  # (N*F*B, D)
-    children = model.step(parents, macros)
-    return children.reshape(n, f * branching, d), macros.reshape(n, f * branching, -1)
+    parents = nodes.repeat_interleave(branching, dim=1)  # (N, F*B, Dt)
+    macros = macros.view(n, f * branching, -1)
+    return space.step(parents, macros), macros
 
 
 def _select(children: Tensor, novelty: Tensor, *, radius: Tensor, width: int) -> tuple[Tensor, Tensor]:
@@ -191,28 +227,25 @@ def _select(children: Tensor, novelty: Tensor, *, radius: Tensor, width: int) ->
     return torch.stack(picks, 1), torch.stack(oks, 1)
 
 
-def _goal_cost(cost: CostFn, latents: Tensor, goal: Tensor) -> Tensor:
-    """latents (N, V, D) -> cost (N, V) of each latent as a one-step trajectory."""
-    return cost(latents.unsqueeze(2), goal)
-
-
 @torch.no_grad()
 def search_subgoals(model: HighLevelModel, z0: Tensor, goal: Tensor, *, cost: CostFn, config: SubgoalSearchConfig,
                     generator: torch.Generator) -> SubgoalPath:
     """Search latent subgoals from z0 (N, D) toward goal (N, D); see the module docstring."""
     n = z0.shape[0]
-    tree = _Tree(z0, _goal_cost(cost, z0[:, None], goal)[:, 0], model.macro_dim, 1 + config.rounds * config.width)
+    space = _NodeSpace(model, cost, z0, goal)
+    root = space.root  # (N, Dt)
+    tree = _Tree(root, space.goal_cost(root[:, None])[:, 0], model.macro_dim, 1 + config.rounds * config.width)
     rows = torch.arange(n, device=z0.device)[:, None]
     greedy = round(config.greedy * config.width)
     radius = scale = dims = None
     for _ in range(config.rounds):
         index, ok = _pick(tree, config.width, greedy, generator)  # (N, F)
         tree.expansions[rows, index] += ok.long()
-        children, macros = _expand(model, tree.latents[rows, index], config.branching, generator)  # (N, C, D)
+        children, macros = _expand(model, space, tree.latents[rows, index], config.branching, generator)  # (N, C, Dt)
         if scale is None:
-            scale = macro_scale(children, z0)
+            scale = macro_scale(children, root)
             radius = config.novelty * scale  # (N,)
-        dims = moving_dims(children, z0, dims)  # (K,): every node equals z0 elsewhere
+        dims = moving_dims(children, root, dims)  # (K,): every node equals the root elsewhere
         moving = children[..., dims]  # (N, C, K)
         kept = tree.latents[:, :tree.size][..., dims]  # (N, V, K)
         novelty = torch.cdist(moving, kept).masked_fill(~tree.valid[:, None, :tree.size], float("inf")).amin(2)
@@ -220,8 +253,10 @@ def search_subgoals(model: HighLevelModel, z0: Tensor, goal: Tensor, *, cost: Co
         pick, fresh = _select(moving, novelty, radius=radius, width=config.width)  # (N, W)
         parent = index.repeat_interleave(config.branching, dim=1).gather(1, pick)
         latents = children[rows, pick]
-        tree.add(latents, macros[rows, pick], parent, _goal_cost(cost, latents, goal), fresh)
-    return _best_path(tree, scale=scale, config=config)
+        tree.add(latents, macros[rows, pick], parent, space.goal_cost(latents), fresh)
+    path = _best_path(tree, scale=scale, config=config)
+    path.latents = space.full(path.latents)
+    return path
 
 
 def _best_path(tree: _Tree, *, scale: Tensor, config: SubgoalSearchConfig) -> SubgoalPath:
