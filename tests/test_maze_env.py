@@ -121,6 +121,20 @@ def test_collision_rule_property(seed, scale, n):
         pos = new
 
 
+def test_a_step_from_a_door_into_the_next_rooms_door():
+    """Found by the property test: from inside the door between rooms 10 and 11 of a 4x4 maze, one step
+    crosses room 11's corner into room 11's own door upwards (a door room 10 does not have)."""
+    doors = torch.zeros(1, 24, dtype=torch.long)
+    doors[0, 8] = 38  # rooms 10 | 11: x 44..48, y 34..42
+    doors[0, 19] = 52  # rooms 7 / 11: x 48..56, y 30..34
+    pos = torch.tensor([[45.831049272044815, 34.691062219364255]], dtype=torch.float64)
+    a = torch.tensor([[2.3478706073642104, -0.7000025793346859]], dtype=torch.float64)
+    lo, hi = geo.all_rectangles(doors)
+    brute = last_free_point(pos, a, lo, hi, hops=lo.shape[1] - 1)
+    assert brute[0, 1] < 34.0  # it does enter the upper door
+    torch.testing.assert_close(geo.move(pos, a, doors), brute, atol=1e-9, rtol=0)
+
+
 def test_move_stops_at_last_free_point():
     doors = torch.zeros(1, 12, dtype=torch.long)
     doors[0, 0] = 13  # vertical wall at column 23 between rooms 0 and 1, open on rows 9..17

@@ -525,7 +525,9 @@ torch.set_num_threads(1)
 method = make_method(noise=0.0)
 train(method, StepSeeded(), config(steps=6, ckpt_every=0), run_dir=Path({run_dir!r}), kind=KIND,
       model_config=MODEL_CONFIG)
+print("rank", os.environ["RANK"], "trained", flush=True)
 torch.save(method.state_dict(), Path({out_dir!r}) / f"rank{{os.environ['RANK']}}.pt")
+print("rank", os.environ["RANK"], "saved", flush=True)
 """
 
 
@@ -537,7 +539,7 @@ def test_ddp_two_processes_average_gradients_like_one_big_batch(tmp_path):
                                          out_dir=str(tmp_path)))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(script)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-3000:]
     single = make_method(noise=0.0)
     run(tmp_path / "single", single, Union(), cfg=config(steps=6, ckpt_every=0))
     states = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]

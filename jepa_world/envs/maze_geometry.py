@@ -10,10 +10,12 @@ the outermost free pixels (so a free point always rounds to a free pixel), exact
 Collision rule (the environment, the data generator and the oracle all call :func:`move`): the
 agent moves along ``p -> p + a`` and stops at the last point of the segment still connected to
 ``p`` inside free space (:func:`jepa_world.envs.free_space.last_free_point`). An action is at most
-2.45 px long while a room is at least 11 px wide, so a move can only reach the room the agent is
-in, its four door slots and the four neighbouring rooms: :func:`local_rectangles` gathers those 9
-rectangles (solid slots and rooms off the grid become empty rectangles far outside the arena) and
-two hops (room -> door -> room) connect any chain of them.
+2.45 px long while a room is at least 11 px wide, so a move only reaches rectangles next to the
+room of its start or of its end point: :func:`local_rectangles` gathers, for each of the two rooms,
+the room, its four door slots and its four neighbours (solid slots and rooms off the grid become
+empty rectangles far outside the arena). Both are needed: from inside a door a step can cross into
+the next room and on into that room's own door, a door the start room does not have. Three hops
+(door -> room -> door -> room) connect any chain of them.
 
 Examples:
     >>> import torch
@@ -77,11 +79,15 @@ def all_rectangles(doors: Tensor) -> tuple[Tensor, Tensor]:
     return lo, hi
 
 
-def local_rectangles(pos: Tensor, doors: Tensor) -> tuple[Tensor, Tensor]:
-    """The 9 rectangles a move from ``pos`` can reach: pos (N, 2), doors (N, E) -> lo, hi (N, 9, 2) float64.
+def local_rectangles(pos: Tensor, doors: Tensor, end: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """The rectangles a move from ``pos`` to ``end`` can reach: pos, end (N, 2), doors (N, E) -> lo, hi (N, 9, 2)
+    float64 (N, 18, 2) with ``end``: each point's neighbourhood in turn.
 
     Order: the point's room, the four neighbouring rooms (right, left, below, above), their four slots.
     """
+    if end is not None:
+        first, second = local_rectangles(pos, doors), local_rectangles(end, doors)
+        return torch.cat([first[0], second[0]], 1), torch.cat([first[1], second[1]], 1)
     grid = grid_of(doors)
     room = room_of(pos, grid)  # (N,)
     nb = grid.neighbours[room]  # (N, 4)
@@ -99,8 +105,8 @@ def local_rectangles(pos: Tensor, doors: Tensor) -> tuple[Tensor, Tensor]:
 def move(pos: Tensor, action: Tensor, doors: Tensor) -> Tensor:
     """Apply the collision rule: pos (N, 2) free points, action (N, 2) (already norm-clipped), doors (N, E)
     -> new pos (N, 2) in ``pos.dtype``."""
-    lo, hi = local_rectangles(pos, doors)
-    return last_free_point(pos, action, lo, hi, hops=2)
+    lo, hi = local_rectangles(pos, doors, pos + action)
+    return last_free_point(pos, action, lo, hi, hops=3)
 
 
 def move_along(pos: Tensor, displacement: Tensor, doors: Tensor) -> Tensor:

@@ -202,9 +202,13 @@ def init_distributed(info: DistInfo, device: torch.device) -> bool:
     return True
 
 
-def shutdown_distributed(created: bool) -> None:
-    """Destroy the process group if :func:`init_distributed` created it."""
+def shutdown_distributed(created: bool, *, wait: bool = False) -> None:
+    """Destroy the process group if :func:`init_distributed` created it; with ``wait`` (a clean finish) first
+    wait for every rank, so that no rank tears down its gloo connections while rank 0 still writes files (a rank
+    leaving early could abort with "terminate called without an active exception")."""
     if created and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -188,6 +188,7 @@ def train(
     dist_info = dist_info_from_env()
     device = resolve_device(config.device, local_rank=dist_info.local_rank)
     created = init_distributed(dist_info, device)
+    finished = False
     try:
         if config.threads:
             torch.set_num_threads(config.threads)
@@ -203,10 +204,11 @@ def train(
             device=device,
         )
         status = session.run()
+        finished = True
         wall = time.perf_counter() - t_start
         return TrainResult(session.step, status, dict(session.last_metrics), Path(run_dir), wall)
     finally:
-        shutdown_distributed(created)
+        shutdown_distributed(created, wait=finished)
 
 
 def load_run(run_dir: Path | str, *, map_location: str | torch.device = "cpu") -> tuple[dict, dict]:
