@@ -37,12 +37,17 @@ BUDGETS = (40, 60, 80, 100, 120, 150, 200)
 MAX_TRIES = 4
 
 
-def summary(report: PlanningReport) -> dict:
-    """The numbers of one planner: success overall, by door distance and by step budget, path efficiency, timings."""
+def episode_shortest_steps(report: PlanningReport) -> torch.Tensor:
+    """Shortest-path steps of a report's episodes, in order (at least 1): (episodes,) int64."""
+    return torch.cat([shortest_steps(r.episodes.doors, r.episodes.start, r.episodes.goal)
+                      for r in report.results]).clamp_min(1)
+
+
+def summary(report: PlanningReport, shortest: torch.Tensor) -> dict:
+    """The numbers of one planner: success overall, by door distance and by step budget, path efficiency (against
+    the episodes' ``shortest`` steps), timings."""
     steps = torch.tensor(report.steps_to_success)
-    episodes = [r.episodes for r in report.results]
-    distance = torch.cat([e.room_distance for e in episodes])
-    shortest = torch.cat([shortest_steps(e.doors, e.start, e.goal) for e in episodes]).clamp_min(1)
+    distance = torch.cat([r.episodes.room_distance for r in report.results])
     reached = steps >= 0
     by_distance = {int(d): round(reached[distance == d].float().mean().item(), 3) for d in distance.unique()}
     by_budget = {b: round((reached & (steps <= b)).float().mean().item(), 3) for b in BUDGETS
@@ -80,11 +85,12 @@ def main() -> None:
               "seed": args.seed}
     steps = [f"maze.max_steps={args.max_steps}"]
     hier_cfg = _apply(default_eval_config("hierarchical", **common), steps + _for("hier", args.overrides))
-    hier, hier_report = _run("hierarchical", model, hier_cfg, probe)
+    hier, hier_report = _run("hierarchical", model, hier_cfg, probe, None)
+    shortest = episode_shortest_steps(hier_report)  # both planners run the same episodes
     flat_runs, flat_report = [], None
     flat_cfg = _apply(default_eval_config("mppi", **common), steps + _for("flat", args.overrides))
     for _ in range(MAX_TRIES + 1):
-        flat, flat_report = _run("flat", model, flat_cfg, probe)
+        flat, flat_report = _run("flat", model, flat_cfg, probe, shortest)
         flat_runs.append(flat)
         if args.no_match or flat["plan_s_per_episode"] >= hier["plan_s_per_episode"]:
             break
@@ -114,11 +120,13 @@ def _matched_samples(samples: int, flat_s: float, hier_s: float) -> int:
     return max(samples + 16, 16 * math.ceil(samples * hier_s / flat_s * 1.05 / 16))
 
 
-def _run(name: str, model, cfg, probe) -> tuple[dict, PlanningReport]:
-    """Evaluate one planner config; print and return its summary."""
+def _run(name: str, model, cfg, probe, shortest: torch.Tensor | None) -> tuple[dict, PlanningReport]:
+    """Evaluate one planner config; print and return its summary (``shortest``: the episodes' shortest-path steps,
+    computed from this report when None)."""
     start = time.perf_counter()
     report = evaluate_planning(model, cfg, probe=probe)
-    out = {**summary(report), "wall_s": time.perf_counter() - start, "planner": cfg.planner,
+    shortest = episode_shortest_steps(report) if shortest is None else shortest
+    out = {**summary(report, shortest), "wall_s": time.perf_counter() - start, "planner": cfg.planner,
            "planner_overrides": dict(cfg.planner_overrides), "cost": cfg.cost, "path_weight": cfg.path_weight,
            "mpc": vars(cfg.mpc)}
     print(name, json.dumps(out), flush=True)

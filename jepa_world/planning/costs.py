@@ -22,7 +22,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from jepa_world.planning.moving import moving_rollout
+from jepa_world.planning.moving import MovingRollout, moving_rollout
 from jepa_world.planning.protocols import CostFn, WorldModel
 
 Distance = Literal["mse", "l2", "l1"]
@@ -138,6 +138,13 @@ def make_cost(name: str, **kwargs) -> CostFn:
     return COSTS[name](**kwargs)
 
 
+def moving_path(world_model: WorldModel, cost: CostFn, latent_dim: int) -> MovingRollout | None:
+    """The moving-dims rollout to score ``cost`` with (planning/moving.py), or None for the full-latent path: it
+    needs a :class:`GoalDistanceCost` (a sum over dims) and a model with fewer moving than ``latent_dim`` dims."""
+    fast = moving_rollout(world_model) if isinstance(cost, GoalDistanceCost) else None
+    return fast if fast is not None and fast.moving_dims < latent_dim else None
+
+
 def sequence_cost(
     world_model: WorldModel, cost: CostFn, *, z0: Tensor, goal: Tensor, actions: Tensor
 ) -> Tensor:
@@ -149,8 +156,8 @@ def sequence_cost(
     """
     n, s, t, a = actions.shape
     d = z0.shape[1]
-    fast = moving_rollout(world_model) if isinstance(cost, GoalDistanceCost) else None
-    if fast is not None and fast.moving_dims < d:  # exact: the static dims add a constant (planning/moving.py)
+    fast = moving_path(world_model, cost, d)
+    if fast is not None:  # exact: the static dims add a constant (planning/moving.py)
         z_moving = fast(z0, actions.reshape(n * s, t, a)).reshape(n, s, t, -1)  # (N, S, T, Dm), z0's map shared
         return cost.moving(z_moving, goal, static=z0[:, fast.moving_dims:])
     z_start = z0.unsqueeze(1).expand(n, s, d).reshape(n * s, d)  # (N*S, D)

@@ -46,9 +46,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from jepa_world.planning.costs import GoalDistanceCost
+from jepa_world.planning.costs import moving_path
 from jepa_world.planning.high_level import HighLevelModel
-from jepa_world.planning.moving import moving_rollout
 from jepa_world.planning.protocols import CostFn
 
 
@@ -172,8 +171,7 @@ class _NodeSpace:
     them on their own and the cost is a GoalDistanceCost; the static rest is z0's in every node."""
 
     def __init__(self, model: HighLevelModel, cost: CostFn, z0: Tensor, goal: Tensor) -> None:
-        fast = moving_rollout(model) if isinstance(cost, GoalDistanceCost) else None
-        self.fast = fast if fast is not None and fast.moving_dims < z0.shape[1] else None
+        self.fast = moving_path(model, cost, z0.shape[1])
         self.model, self.cost, self.z0, self.goal = model, cost, z0, goal
         self.root = z0[:, : self.fast.moving_dims] if self.fast else z0  # (N, Dt)
 
