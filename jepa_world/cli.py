@@ -173,7 +173,7 @@ def _oracle(cfg):
         return model, model.probe
     from jepa_world.methods.oracle import TwoRoomsOracle
 
-    model = TwoRoomsOracle()
+    model = TwoRoomsOracle(physics=cfg.physics)
     return model, model.probe
 
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from jepa_world.cli import app
 from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, sample_episodes
+from jepa_world.eval.episodes import run_mpc
 from jepa_world.eval.planning import (
     PlanningEvalConfig,
     default_eval_config,
@@ -21,7 +22,7 @@ from jepa_world.eval.planning import (
 from jepa_world.methods.maze_oracle import MazeOracle
 from jepa_world.planning.costs import goal_distance_cost
 from jepa_world.planning.high_level import HeldActionModel
-from jepa_world.planning.mpc import MPCConfig, run_mpc
+from jepa_world.planning.mpc import MPCConfig
 from jepa_world.planning.protocols import PlanResult
 from jepa_world.planning.registry import make_planner
 

@@ -21,6 +21,12 @@ def big():
     return generate(20_000, TwoRoomsDataConfig(), generator=torch.Generator().manual_seed(0))
 
 
+@pytest.fixture(scope="module")
+def big_strict():
+    return generate(20_000, TwoRoomsDataConfig(physics="strict", walls="arena"),
+                    generator=torch.Generator().manual_seed(0))
+
+
 def test_shapes_and_dtypes(big):
     assert big.positions.shape == (20_000, 17, 2) and big.actions.shape == (20_000, 16, 2)
     assert big.positions.dtype == torch.float32 and big.wall_x.dtype == torch.int64
@@ -38,7 +44,9 @@ def test_door_crossing_rate(big):
     assert big.steered.float().mean().item() == pytest.approx(0.35, abs=0.015)
 
 
-def test_no_trajectory_enters_or_crosses_a_wall(big):
+def test_no_trajectory_enters_or_crosses_a_wall(big_strict):
+    """The strict rule: the agent's centre never leaves free space (the EB-JEPA rule: test_two_rooms_ebjepa.py)."""
+    big = big_strict
     n, t = big.positions.shape[:2]
     flat = big.positions.reshape(-1, 2)
     wx, dy = big.wall_x.repeat_interleave(t), big.door_y.repeat_interleave(t)
@@ -58,7 +66,8 @@ def test_no_trajectory_enters_or_crosses_a_wall(big):
     assert (under == 0).all()
 
 
-def test_positions_follow_actions_when_free(big):
+def test_positions_follow_actions_when_free(big_strict):
+    big = big_strict
     step = big.positions[:, 1:] - big.positions[:, :-1]
     moved_fully = (step - big.actions).norm(dim=-1) < 1e-4
     assert moved_fully.float().mean() > 0.8  # most steps are unobstructed

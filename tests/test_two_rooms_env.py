@@ -14,21 +14,25 @@ from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.two_rooms_render import render, render_walls
 
 
-def wall_pixels(wall_x: int, door_y: int) -> np.ndarray:
-    """Independent construction of the wall mask from the written specification."""
+def wall_pixels(wall_x: int, door_y: int, style: str = "arena") -> np.ndarray:
+    """Independent construction of the wall mask from the written specification (docs/two_rooms.md)."""
     m = np.zeros((65, 65), bool)
-    m[4, 4:61] = m[60, 4:61] = m[4:61, 4] = m[4:61, 60] = True
+    span = slice(4, 61) if style == "arena" else slice(0, 65)
+    m[4, span] = m[60, span] = m[span, 4] = m[span, 60] = True
+    rows = range(5, 60) if style == "arena" else range(65)
     for c in (wall_x - 1, wall_x, wall_x + 1):
-        for r in range(5, 60):
+        for r in rows:
             if not door_y - 4 <= r <= door_y + 4:
                 m[r, c] = True
     return m
 
 
+@pytest.mark.parametrize("style", ["arena", "ebjepa"])
 @pytest.mark.parametrize("wall_x,door_y", [(20, 10), (32, 18), (44, 54), (27, 33)])
-def test_wall_channel_matches_spec(wall_x, door_y):
-    walls = render_walls(torch.tensor([wall_x]), torch.tensor([door_y]))[0].numpy()
-    assert (walls.astype(bool) == wall_pixels(wall_x, door_y)).all()
+def test_wall_channel_matches_spec(wall_x, door_y, style):
+    walls = render_walls(torch.tensor([wall_x]), torch.tensor([door_y]), walls=style)[0].numpy()
+    assert (walls.astype(bool) == wall_pixels(wall_x, door_y, style)).all()
+    assert walls.sum() == (362 if style == "arena" else 418)
     assert walls[door_y - 4 : door_y + 5, wall_x - 1 : wall_x + 2].sum() == 0  # 9-px door
     assert walls[door_y + 5, wall_x - 1 : wall_x + 2].all() and walls[door_y - 5, wall_x].all()
 

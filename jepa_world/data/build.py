@@ -48,7 +48,8 @@ def build_dataset(
             for index, start in enumerate(range(0, num, shard_size)):
                 n = min(shard_size, num - start)
                 traj = generate(n, config, generator=torch.Generator().manual_seed(shard_seed(seed, index)))
-                obs = (render_trajectories(traj.positions, traj.wall_x, traj.door_y, dtype=torch.uint8)
+                obs = (render_trajectories(traj.positions, traj.wall_x, traj.door_y, dtype=torch.uint8,
+                                           walls=traj.walls)
                        if store_obs else None)
                 writer.write(traj, obs)
                 bar.update(n)

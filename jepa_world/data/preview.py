@@ -23,7 +23,7 @@ def trajectory_grid_png(traj: Trajectories, path: Path, *, count: int = 8) -> Pa
     fig, axes = plt.subplots(count, cols, figsize=(cols * 2.0, count * 2.0), squeeze=False)
     t_last = traj.positions.shape[1] - 1
     frames = [0, t_last // 2, t_last]
-    obs = render_trajectories(traj.positions[:count], traj.wall_x[:count], traj.door_y[:count])
+    obs = render_trajectories(traj.positions[:count], traj.wall_x[:count], traj.door_y[:count], walls=traj.walls)
     for i in range(count):
         for j, t in enumerate(frames):
             axes[i, j].imshow(to_rgb(obs[i, t]).numpy())
@@ -47,7 +47,7 @@ def trajectory_gif(traj: Trajectories, path: Path, *, count: int = 8, scale: int
     import imageio.v2 as imageio
 
     count = min(count, len(traj))
-    obs = render_trajectories(traj.positions[:count], traj.wall_x[:count], traj.door_y[:count])
+    obs = render_trajectories(traj.positions[:count], traj.wall_x[:count], traj.door_y[:count], walls=traj.walls)
     frames = []
     for t in range(obs.shape[1]):
         tiles = [to_rgb(obs[i, t]).numpy() for i in range(count)]
@@ -62,4 +62,4 @@ def trajectory_gif(traj: Trajectories, path: Path, *, count: int = 8, scale: int
 def subset(traj: Trajectories, rows: torch.Tensor) -> Trajectories:
     """The trajectories at ``rows``."""
     return Trajectories(traj.positions[rows], traj.actions[rows], traj.wall_x[rows], traj.door_y[rows],
-                        traj.steered[rows])
+                        traj.steered[rows], walls=traj.walls)

@@ -34,7 +34,7 @@ class TwoRoomsStream:
     def __call__(self, step: int) -> dict[str, Tensor]:
         g = torch.Generator().manual_seed(hash((self.seed, step, self.rank)) & (2**62 - 1))
         traj = generate(self.batch_size, self.config, generator=g)
-        obs = render_trajectories(traj.positions, traj.wall_x, traj.door_y)
+        obs = render_trajectories(traj.positions, traj.wall_x, traj.door_y, walls=traj.walls)
         return {"obs": obs, "actions": traj.actions, "positions": traj.positions}
 
     def __iter__(self) -> Iterator[dict[str, Tensor]]:

@@ -20,7 +20,7 @@ def window_batch(traj: Trajectories, rows: Tensor, starts: Tensor, window: int) 
     t_obs = starts.unsqueeze(1) + torch.arange(window + 1)  # (B, window+1)
     pos = traj.positions[rows.unsqueeze(1), t_obs]  # (B, window+1, 2)
     act = traj.actions[rows.unsqueeze(1), t_obs[:, :-1]]  # (B, window, 2)
-    obs = render_trajectories(pos, traj.wall_x[rows], traj.door_y[rows])
+    obs = render_trajectories(pos, traj.wall_x[rows], traj.door_y[rows], walls=traj.walls)
     return {"obs": obs, "actions": act, "positions": pos}
 
 
@@ -49,8 +49,10 @@ class TrajectoryWindows(Dataset):
 
     @classmethod
     def from_dir(cls, directory: str | Path, window: int) -> TrajectoryWindows:
-        """Load a dataset written by ``jepa-world data generate``."""
-        traj, _ = load_trajectories(Path(directory))
+        """Load a dataset written by ``jepa-world data generate`` (rendered with the walls it was generated with;
+        datasets written before the ``walls`` option existed used the 'arena' style)."""
+        traj, meta = load_trajectories(Path(directory))
+        traj.walls = meta.get("config", {}).get("walls", "arena")
         return cls(traj, window)
 
     def __len__(self) -> int:

@@ -4,7 +4,8 @@ Per trajectory: one random layout; actions from a heading random walk (heading c
 ~ von Mises(0, kappa=5), step length ~ Normal(1.0, 0.4) truncated to [0.2, 1.8]); with
 probability 0.35 the trajectory starts in front of the door and is steered through it (its
 heading points at a waypoint beyond the door, plus the same von Mises noise, until it has
-crossed). Motion uses the environment's own collision rule (``envs.two_rooms_geometry.move``).
+crossed). Motion uses the environment's own collision rule (``envs.two_rooms_physics.apply_action``,
+with ``physics`` as in the env: EB-JEPA's by default, its collision noise drawn from the same generator).
 
 The only Python loop is over time steps; every step advances all N trajectories at once.
 """
@@ -19,6 +20,8 @@ from torch import Tensor
 
 from jepa_world.data.sampling import truncated_normal, von_mises
 from jepa_world.envs import two_rooms_geometry as geo
+from jepa_world.envs.two_rooms_physics import apply_action, check_physics
+from jepa_world.envs.two_rooms_render import check_walls
 
 
 @dataclass
@@ -41,8 +44,14 @@ class TwoRoomsDataConfig:
     """Longest step (px)."""
     door_prob: float = 0.35
     """Probability that a trajectory is steered through the door."""
+    physics: str = "ebjepa"
+    """Collision rule, as the env's ``TwoRoomsConfig.physics``: 'ebjepa' or 'strict'."""
+    walls: str = "ebjepa"
+    """Wall pixels drawn, as the env's ``TwoRoomsConfig.walls``: 'ebjepa' or 'arena'."""
 
     def validate(self) -> None:
+        check_physics(self.physics)
+        check_walls(self.walls)
         if self.length < 2:
             raise ValueError(f"length must be >= 2 frames, got {self.length}")
         if not 0.0 <= self.door_prob <= 1.0:
@@ -60,6 +69,7 @@ class Trajectories:
     actions: (N, T, 2) float32 commanded displacements.
     wall_x, door_y: (N,) int64 layout.
     steered: (N,) bool, whether the trajectory was steered through the door.
+    walls: how the wall pixels are rendered ('ebjepa' or 'arena', the generating config's).
     """
 
     positions: Tensor
@@ -67,6 +77,7 @@ class Trajectories:
     wall_x: Tensor
     door_y: Tensor
     steered: Tensor
+    walls: str = "ebjepa"
 
     def __len__(self) -> int:
         return self.positions.shape[0]
@@ -95,8 +106,14 @@ def _steered_starts(wall_x: Tensor, door_y: Tensor, side: Tensor, horizon: int,
     return start, target
 
 
-def generate(n: int, config: TwoRoomsDataConfig, *, generator: torch.Generator) -> Trajectories:
-    """Sample n trajectories of ``config.length`` frames."""
+def generate(n: int, config: TwoRoomsDataConfig, *, generator: torch.Generator,
+             noise_generator: torch.Generator | None = None) -> Trajectories:
+    """Sample n trajectories of ``config.length`` frames.
+
+    The collision noise of the 'ebjepa' rule is drawn from ``noise_generator`` (default: ``generator``), one
+    (n, 2) draw per step exactly as ``TwoRoomsBatch`` draws it from its own generator, so an env seeded like
+    ``noise_generator`` and given the same starts and actions replays the data (tests/test_two_rooms_ebjepa.py).
+    """
     config.validate()
     if n < 1:
         raise ValueError(f"number of trajectories must be >= 1, got {n}")
@@ -120,11 +137,12 @@ def generate(n: int, config: TwoRoomsDataConfig, *, generator: torch.Generator) 
         aim = torch.atan2(to_target[:, 1], to_target[:, 0])
         heading = torch.where(steering, aim, heading) + turns[:, t]
         a = lengths[:, t, None] * torch.stack([torch.cos(heading), torch.sin(heading)], -1)
-        pos = geo.move(pos, a, wall_x, door_y)
+        pos = apply_action(pos, a, wall_x, door_y, physics=config.physics,
+                           generator=generator if noise_generator is None else noise_generator)
         steering = steering & (geo.room_of(pos, wall_x) == side)
         positions[:, t + 1] = pos
         actions[:, t] = a
-    return Trajectories(positions.float(), actions.float(), wall_x, door_y, steered)
+    return Trajectories(positions.float(), actions.float(), wall_x, door_y, steered, walls=config.walls)
 
 
 def crossed_wall(positions: Tensor, wall_x: Tensor) -> Tensor:

@@ -1,7 +1,9 @@
 """N Two Rooms goal-reaching episodes stepped at once in torch (the planner's evaluation env).
 
 An episode: one layout; the agent starts uniformly in one room and the goal is uniform in the
-other (rooms swapped with probability 0.5); 200 steps; success = final distance < 4.5 px.
+other (rooms swapped with probability 0.5); 200 steps. How success is scored (final distance or
+first hit, < 4.5 px) is the evaluator's business (``eval/protocols.py``), not the env's.
+The collision rule and the wall pixels are options (``physics``, ``walls``; EB-JEPA's by default).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import torch
 from torch import Tensor
 
 from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_render import render
+from jepa_world.envs.two_rooms_physics import apply_action, check_physics
+from jepa_world.envs.two_rooms_render import check_walls, render
 
 
 @dataclass
@@ -25,8 +28,19 @@ class TwoRoomsConfig:
     """Episode length in steps."""
     success_radius: float = geo.SUCCESS_RADIUS
     """Success when the final distance to the goal is below this (px)."""
-    max_action_norm: float = geo.MAX_ACTION_NORM
-    """Actions are clipped to this L2 norm (px per step)."""
+    max_action_norm: float | None = None
+    """Actions are clipped to this L2 norm (px per step); None = the rule's own (2.45 for 'strict', no clip for
+    'ebjepa', as EB-JEPA's env: its planners bound the norm to 2.45 themselves, and so do ours)."""
+    physics: str = "ebjepa"
+    """Collision rule: 'ebjepa' (EB-JEPA's: walls are the wall pixels' centre lines, a blocked move is pushed
+    back by N(0, 0.5^2) noise) or 'strict' (stop at the last free point, deterministic); envs/two_rooms_physics.py."""
+    walls: str = "ebjepa"
+    """Wall pixels drawn: 'ebjepa' (border lines to the image edges, middle wall through the whole image) or
+    'arena' (only inside the arena)."""
+
+    def __post_init__(self) -> None:
+        check_physics(self.physics)
+        check_walls(self.walls)
 
 
 @dataclass
@@ -79,7 +93,8 @@ class TwoRoomsBatch:
             raise ValueError(f"episodes.start must be ({self.num_envs}, 2), got {tuple(episodes.start.shape)}")
         self.ep = episodes
         self.pos = episodes.start.clone()
-        self.goal_obs = render(episodes.goal, episodes.wall_x, episodes.door_y).to(self.device)
+        self.goal_obs = render(episodes.goal, episodes.wall_x, episodes.door_y,
+                               walls=self.config.walls).to(self.device)
         self.t = 0
         return self._obs(), self._info()
 
@@ -89,8 +104,11 @@ class TwoRoomsBatch:
             raise ValueError(f"actions must be ({self.num_envs}, 2), got {tuple(actions.shape)}")
         if self.t >= self.config.max_steps:
             raise RuntimeError(f"episode is over ({self.config.max_steps} steps): call reset()")
-        a = geo.clip_action_norm(actions.detach().to("cpu", torch.float32), self.config.max_action_norm)
-        self.pos = geo.move(self.pos, a, self.ep.wall_x, self.ep.door_y)
+        a = actions.detach().to("cpu", torch.float32)
+        if not bool(torch.isfinite(a).all()):
+            raise ValueError("actions must be finite")
+        self.pos = apply_action(self.pos, a, self.ep.wall_x, self.ep.door_y, physics=self.config.physics,
+                                generator=self.generator, max_norm=self.config.max_action_norm).float()
         self.t += 1
         return self._obs(), self._info()
 
@@ -103,7 +121,7 @@ class TwoRoomsBatch:
         return (self.pos - self.ep.goal).norm(dim=-1)
 
     def _obs(self) -> Tensor:
-        return render(self.pos, self.ep.wall_x, self.ep.door_y).to(self.device)
+        return render(self.pos, self.ep.wall_x, self.ep.door_y, walls=self.config.walls).to(self.device)
 
     def _info(self) -> dict:
         dist = self.distance()

@@ -21,19 +21,38 @@ from jepa_world.envs.two_rooms_geometry import (
 _COORDS = torch.arange(SIZE, dtype=torch.float32)
 
 
-def render_walls(wall_x: Tensor, door_y: Tensor) -> Tensor:
-    """Wall channel: wall_x (N,), door_y (N,) -> (N, 65, 65) float32 with 1.0 on wall pixels."""
+WALL_STYLES: tuple[str, ...] = ("ebjepa", "arena")
+"""How wall pixels are drawn: 'ebjepa' (EB-JEPA's: border lines run to the image edges and the middle wall
+continues outside the arena, 418 wall pixels) or 'arena' (walls only inside the 4..60 square, 362 pixels)."""
+
+
+def check_walls(walls: str) -> None:
+    """Raise ValueError naming the valid styles for an unknown ``walls``."""
+    if walls not in WALL_STYLES:
+        raise ValueError(f"walls must be one of {WALL_STYLES}, got {walls!r}")
+
+
+def render_walls(wall_x: Tensor, door_y: Tensor, *, walls: str = "ebjepa") -> Tensor:
+    """Wall channel: wall_x (N,), door_y (N,) -> (N, 65, 65) float32 with 1.0 on wall pixels (style ``walls``).
+
+    Examples:
+        >>> one = torch.tensor([32]), torch.tensor([18])
+        >>> int(render_walls(*one).sum()), int(render_walls(*one, walls="arena").sum())
+        (418, 362)
+    """
+    check_walls(walls)
     idx = torch.arange(SIZE)
     rows = idx.view(1, SIZE, 1)
     cols = idx.view(1, 1, SIZE)
     border = (rows == BORDER_LO) | (rows == BORDER_HI) | (cols == BORDER_LO) | (cols == BORDER_HI)
-    border = border & (rows >= BORDER_LO) & (rows <= BORDER_HI) & (cols >= BORDER_LO) & (cols <= BORDER_HI)
     wx = wall_x.view(-1, 1, 1)
     dy = door_y.view(-1, 1, 1)
     in_wall = (cols >= wx - WALL_HALF) & (cols <= wx + WALL_HALF)
     in_door = (rows >= dy - DOOR_HALF) & (rows <= dy + DOOR_HALF)
-    inside = (rows > BORDER_LO) & (rows < BORDER_HI)
-    middle = in_wall & ~in_door & inside
+    middle = in_wall & ~in_door
+    if walls == "arena":
+        border = border & (rows >= BORDER_LO) & (rows <= BORDER_HI) & (cols >= BORDER_LO) & (cols <= BORDER_HI)
+        middle = middle & (rows > BORDER_LO) & (rows < BORDER_HI)
     return (border | middle).to(torch.float32)
 
 
@@ -53,13 +72,14 @@ def render_agent(pos: Tensor) -> Tensor:
     return gy.unsqueeze(-1) * gx.unsqueeze(-2)
 
 
-def render(pos: Tensor, wall_x: Tensor, door_y: Tensor) -> Tensor:
-    """Observations for N agents: pos (N, 2) -> (N, 2, 65, 65) float32."""
-    return torch.stack([render_agent(pos), render_walls(wall_x, door_y).to(pos.device)], 1)
+def render(pos: Tensor, wall_x: Tensor, door_y: Tensor, *, walls: str = "ebjepa") -> Tensor:
+    """Observations for N agents: pos (N, 2) -> (N, 2, 65, 65) float32 (wall style ``walls``)."""
+    return torch.stack([render_agent(pos), render_walls(wall_x, door_y, walls=walls).to(pos.device)], 1)
 
 
 def render_trajectories(
-    pos: Tensor, wall_x: Tensor, door_y: Tensor, *, dtype=torch.float32, out: Tensor | None = None
+    pos: Tensor, wall_x: Tensor, door_y: Tensor, *, dtype=torch.float32, out: Tensor | None = None,
+    walls: str = "ebjepa",
 ) -> Tensor:
     """Observations of whole trajectories: pos (N, T, 2) -> (N, T, 2, 65, 65).
 
@@ -74,8 +94,8 @@ def render_trajectories(
         out = torch.empty(shape, dtype=dtype, device=pos.device)
     elif out.shape != shape or out.dtype != dtype:
         raise ValueError(f"out must be {shape} {dtype}, got {tuple(out.shape)} {out.dtype}")
-    walls = render_walls(wall_x, door_y).to(pos.device)  # (N, 65, 65)
-    out[:, :, 1] = walls.to(dtype).mul_(255 if dtype == torch.uint8 else 1).unsqueeze(1)
+    wall_img = render_walls(wall_x, door_y, walls=walls).to(pos.device)  # (N, 65, 65)
+    out[:, :, 1] = wall_img.to(dtype).mul_(255 if dtype == torch.uint8 else 1).unsqueeze(1)
     if dtype == torch.uint8:
         out[:, :, 0].zero_()
         _scatter_agent_patches(out, pos)

@@ -1,19 +1,15 @@
-"""Planning evaluation: success rate, distances and timings of latent MPC on Two Rooms or maze goal reaching.
+"""Planning evaluation: success rates, distances and timings of latent MPC on Two Rooms or maze goal reaching.
 
 :func:`evaluate_planning` runs ``episodes`` goal-reaching episodes in batches of ``num_envs`` with
-:func:`~jepa_world.planning.mpc.run_mpc` and summarises them in a :class:`PlanningReport`. The
+:func:`~jepa_world.eval.episodes.run_mpc` and summarises them in a :class:`PlanningReport`. The
 episode set is a pure function of ``(seed, fixed_wall, episodes)``: every episode is sampled up
 front and the batches are slices, so ``num_envs`` changes the speed, never the task. ``env="maze"``
 runs the long-horizon maze task instead (:mod:`jepa_world.envs.maze_batch`, settings in ``maze``).
 
-Defaults are the recipe checked with the ground-truth model (``methods.oracle.TwoRoomsOracle``):
-MPPI (64 samples, 3 iterations) over 10 macro-actions of 10 steps, so the 100-step horizon reaches
-the door from anywhere; cost = L2 distance after the last macro-action; replanning every
-macro-action from zero-padded warm starts; an environment stops once within the success radius.
-It succeeds in 90 % of 60 random-wall episodes (3 seeds x 20). The "last" cost ignores where the
-plan passes, so without ``stop_at_goal`` the agent reaches the goal and drifts off it again (60 %);
-summing the distance over the horizon keeps it there but leaves ~10 % at the wall, and short greedy
-horizons (16 single steps, sum) leave half of the agents at the wall.
+The agent acts for the whole step budget (it is never told it has arrived) and every episode is scored
+under both protocols of :mod:`jepa_world.eval.protocols`: ``success_rate`` is protocol 'final' (EB-JEPA,
+PLDM: distance after the budget), ``success_rate_first_hit`` protocol 'first-hit'. Measured numbers and
+the history of the defaults live in docs/world_model.md and docs/evaluation.md.
 
 Examples:
     >>> from jepa_world.methods.oracle import TwoRoomsOracle
@@ -45,17 +41,18 @@ from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, MazeEpisodes
 from jepa_world.envs.maze_batch import sample_episodes as sample_maze_episodes
 from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
+from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
+from jepa_world.eval.protocols import PROTOCOL_LABELS
 from jepa_world.planning.chunked import ChunkedWorldModel
 from jepa_world.planning.costs import make_cost
 from jepa_world.planning.high_level import HeldActionModel
-from jepa_world.planning.mpc import GoalEnv, MPCConfig, MPCResult, Probe, run_mpc
+from jepa_world.planning.mpc import MPCConfig, Probe
 from jepa_world.planning.protocols import Planner, WorldModel
 from jepa_world.planning.registry import make_planner, planner_config_cls
 
 
 def _default_mpc() -> MPCConfig:
-    return MPCConfig(replan_every=10, action_repeat=10, warm_fill="zero", stop_at_goal=True, stall_ratio=0.5,
-                     escape_steps=5)
+    return MPCConfig(replan_every=10, action_repeat=10, warm_fill="zero", stall_ratio=0.5, escape_steps=5)
 
 
 @dataclass
@@ -72,6 +69,10 @@ class PlanningEvalConfig:
     """The task: 'two_rooms' (PLDM / EB-JEPA benchmark) or 'maze' (rooms several doors apart, see maze.*)."""
     fixed_wall: bool = False
     """Two Rooms: use the fixed layout instead of a random wall and door per episode."""
+    physics: str = "ebjepa"
+    """Two Rooms collision rule: 'ebjepa' (EB-JEPA's, comparable with published numbers) or 'strict'."""
+    walls: str = "ebjepa"
+    """Two Rooms wall pixels: 'ebjepa' or 'arena' (use the model's training ones: ``eval`` reads them from the run)."""
     maze: MazeConfig = field(default_factory=MazeConfig)
     """The maze task (env='maze'): rooms per side, extra doors, minimum door distance, step budget."""
     planner: str = "mppi"
@@ -87,6 +88,8 @@ class PlanningEvalConfig:
     """Per-step weight factor when reduce='discounted'."""
     path_weight: float = 0.1
     """Adds path_weight * (mean distance over the horizon) to the cost: plans that arrive early and stay win."""
+    motion_weight: float = 0.0
+    """Adds motion_weight * (latent path length of the plan) to the cost: holds an agent at its goal (costs.py)."""
     mpc: MPCConfig = field(default_factory=_default_mpc)
     """The receding-horizon loop (replanning period, macro-action length, warm start)."""
 
@@ -102,7 +105,9 @@ class PlanningEvalConfig:
             raise ValueError(f"PlanningEvalConfig.env must be 'two_rooms' or 'maze', got {self.env!r}")
         self.mpc.validate()
         self.maze.validate()
-        make_cost(self.cost, reduce=self.reduce, discount=self.discount, path_weight=self.path_weight)
+        TwoRoomsConfig(physics=self.physics, walls=self.walls)  # validates both names
+        make_cost(self.cost, reduce=self.reduce, discount=self.discount, path_weight=self.path_weight,
+                  motion_weight=self.motion_weight)
         horizon = self.planner_config().horizon
         needed = (self.mpc.replan_every - 1) // self.mpc.action_repeat + 1
         if horizon < needed:
@@ -128,6 +133,9 @@ class PlanningReport:
     num_envs: int
     """Environments per batch (min of the configured num_envs and episodes)."""
     success_rate: float
+    """Protocol 'final' (the headline): distance after the whole budget < radius."""
+    success_rate_first_hit: float
+    """Protocol 'first-hit': the distance dropped below the radius at some step of the budget."""
     mean_final_distance: float
     median_final_distance: float
     mean_steps_to_success: float | None
@@ -143,7 +151,12 @@ class PlanningReport:
     """Wall seconds of all plan() calls (encoding included) / episodes: the planning time of an episode."""
     final_distance: list[float]
     success: list[bool]
+    """Per episode, protocol 'final'."""
+    success_first_hit: list[bool]
+    """Per episode, protocol 'first-hit'."""
     steps_to_success: list[int]
+    protocols: dict[str, str] = field(default_factory=lambda: dict(PROTOCOL_LABELS))
+    """What each success number means (JSON readers see the labels beside the numbers)."""
     config: dict[str, Any] = field(default_factory=dict)
     results: list[MPCResult] = field(default_factory=list, repr=False, compare=False)
     """The raw batches (positions, planned paths) for plots; not part of as_dict()."""
@@ -162,7 +175,8 @@ class PlanningReport:
         table.add_column("value", justify="right")
         steps = "-" if self.mean_steps_to_success is None else f"{self.mean_steps_to_success:.1f}"
         rows = [
-            ("success rate", f"{self.success_rate:.3f}"),
+            ("success rate, final (distance after the budget)", f"{self.success_rate:.3f}"),
+            ("success rate, first-hit (reached at some step)", f"{self.success_rate_first_hit:.3f}"),
             ("mean final distance (px)", f"{self.mean_final_distance:.2f}"),
             ("median final distance (px)", f"{self.median_final_distance:.2f}"),
             ("mean steps to success", steps),
@@ -182,8 +196,7 @@ class PlanningReport:
 def hierarchical_mpc() -> MPCConfig:
     """The loop the hierarchical planner's defaults were measured with: 5-step actions, replanning every 5 steps,
     stall escapes on (docs/world_model.md: 0.977 vs 0.960 success on 300 Two Rooms episodes)."""
-    return MPCConfig(replan_every=5, action_repeat=5, warm_fill="zero", stop_at_goal=True, stall_ratio=0.5,
-                     escape_steps=5)
+    return MPCConfig(replan_every=5, action_repeat=5, warm_fill="zero", stall_ratio=0.5, escape_steps=5)
 
 
 def default_eval_config(planner: str = "mppi", **fields: Any) -> PlanningEvalConfig:
@@ -213,22 +226,27 @@ def default_eval_config(planner: str = "mppi", **fields: Any) -> PlanningEvalCon
 
 def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> list[str]:
     """PlanningEvalConfig overrides for the env a world model was trained in (``model_config["env"]`` of its run:
-    ``{"name": "maze", "rooms": 3}`` or ``{"name": "two_rooms", "fixed_wall": ...}``), before ``overrides``; an
-    ``env=`` override (or, on Two Rooms, ``fixed_wall=``) the user gave wins.
+    ``{"name": "maze", "rooms": 3}`` or ``{"name": "two_rooms", "fixed_wall": ..., "physics": ..., "walls": ...}``),
+    before ``overrides``; an ``env=`` override (or, on Two Rooms, ``fixed_wall=``, ``physics=``, ``walls=``) the user
+    gave wins. Two Rooms runs that predate the physics option record none: they were trained under 'strict'/'arena'.
 
     Examples:
         >>> trained_env_overrides({"name": "maze", "rooms": 4}, ["seed=1"])
         ['env=maze', 'maze.rooms=4', 'seed=1']
         >>> trained_env_overrides({"name": "maze", "rooms": 4}, ["env=two_rooms"])
         ['env=two_rooms']
+        >>> trained_env_overrides({"name": "two_rooms", "fixed_wall": False}, ["physics=ebjepa"])
+        ['fixed_wall=false', 'walls=arena', 'physics=ebjepa']
     """
     if not env or any(o.startswith("env=") for o in overrides):
         return overrides
     if env.get("name") == "maze":
         return ["env=maze", f"maze.rooms={env['rooms']}", *overrides]
-    if env.get("fixed_wall") and not any(o.startswith("fixed_wall=") for o in overrides):
-        return ["fixed_wall=true", *overrides]
-    return overrides
+    given = {o.split("=", 1)[0] for o in overrides}
+    # runs from before the physics option were trained under the strict rule with arena walls
+    trained = {"fixed_wall": str(bool(env.get("fixed_wall"))).lower(), "physics": env.get("physics", "strict"),
+               "walls": env.get("walls", "arena")}
+    return [f"{k}={v}" for k, v in trained.items() if k not in given] + overrides
 
 
 def build_planner(world_model: WorldModel, config: PlanningEvalConfig) -> Planner:
@@ -240,7 +258,7 @@ def build_planner(world_model: WorldModel, config: PlanningEvalConfig) -> Planne
         model = HeldActionModel(world_model, repeat) if hasattr(world_model, "hold") else ChunkedWorldModel(
             world_model, repeat)
     cost = make_cost(config.cost, reduce=config.reduce, discount=config.discount,
-                     path_weight=config.path_weight)
+                     path_weight=config.path_weight, motion_weight=config.motion_weight)
     return make_planner(config.planner, model, cost, config=config.planner_config())
 
 
@@ -273,7 +291,8 @@ def make_eval_env(config: PlanningEvalConfig, num_envs: int, *, device: str = "c
     """The batched env of the configured task."""
     if config.env == "maze":
         return MazeBatch(num_envs, config.maze, device=device)
-    return TwoRoomsBatch(num_envs, TwoRoomsConfig(fixed_wall=config.fixed_wall), device=device)
+    return TwoRoomsBatch(num_envs, TwoRoomsConfig(fixed_wall=config.fixed_wall, physics=config.physics,
+                                                  walls=config.walls), device=device)
 
 
 def slice_episodes(episodes: Episodes | MazeEpisodes, start: int, stop: int) -> Episodes | MazeEpisodes:
@@ -288,19 +307,21 @@ def summarize(results: list[MPCResult], config: PlanningEvalConfig) -> PlanningR
     """Merge MPC batches into a report."""
     final = torch.cat([r.final_distance for r in results])  # (E,)
     success = torch.cat([r.success for r in results])
+    first_hit = torch.cat([r.success_first_hit for r in results])
     steps = torch.cat([r.steps_to_success for r in results])
     wall = [r.wall_s for r in results]
     ms = statistics.median(ms for r in results for ms in r.replan_ms)
     num_envs = min(config.num_envs, config.episodes)
     return PlanningReport(
         planner=config.planner, episodes=len(final), num_envs=num_envs,
-        success_rate=success.float().mean().item(), mean_final_distance=final.mean().item(),
+        success_rate=success.float().mean().item(), success_rate_first_hit=first_hit.float().mean().item(),
+        mean_final_distance=final.mean().item(),
         median_final_distance=final.median().item(),
         mean_steps_to_success=steps[success].float().mean().item() if success.any() else None,
         ms_per_replan=ms, ms_per_replan_per_env=ms / num_envs, s_per_episode=sum(wall) / len(final),
         s_per_episode_batch=statistics.fmean(wall),
         plan_s_per_episode=sum(sum(r.replan_ms) for r in results) / 1e3 / len(final),
-        final_distance=final.tolist(), success=success.tolist(),
+        final_distance=final.tolist(), success=success.tolist(), success_first_hit=first_hit.tolist(),
         steps_to_success=steps.tolist(), config=to_dict(config), results=results,
     )
 
@@ -418,7 +439,8 @@ def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, ma
     reached = ((first >= 0)[:, None] & (first[:, None] <= t)).mean(0)  # (S + 1,)
     axes[1, 3].plot(t, reached)
     axes[1, 3].set(xlabel="step", ylabel="reached goal radius", ylim=(0, 1))
-    fig.suptitle(f"{report.planner}: success {report.success_rate:.0%} over {report.episodes} episodes, "
+    fig.suptitle(f"{report.planner}: success {report.success_rate:.0%} (final), {report.success_rate_first_hit:.0%} "
+                 f"(first hit) over {report.episodes} episodes, "
                  f"{report.ms_per_replan:.0f} ms/replan ({report.num_envs} envs)")
     fig.savefig(path, dpi=80)
 

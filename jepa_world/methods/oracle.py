@@ -2,7 +2,9 @@
 
 ``TwoRoomsOracle`` encodes an observation (B, 2, 65, 65) into ``z = (x, y, wall_x, door_y)`` in
 pixels (x = column, y = row, as in :mod:`jepa_world.envs.two_rooms_geometry`) and steps it with
-:func:`~jepa_world.envs.two_rooms_geometry.move`, the collision rule of the environment. A planner
+:func:`~jepa_world.envs.two_rooms_physics.apply_action`, the collision rule of the environment
+(``physics``; under 'ebjepa' without its collision noise, which no model can know: a blocked move is
+pushed back by the noise's mean magnitude). A planner
 over it is therefore limited only by its search, which makes it the upper bound learned models are
 compared with, and a fast, exact world model for tests of the MPC loop.
 
@@ -22,7 +24,9 @@ Examples:
     >>> round(oracle.step(z, torch.tensor([[100.0, 0.0]]))[0, 0].item(), 2)    # clipped to norm 2.45
     12.75
     >>> right = torch.tensor([2.0, 0.0]).expand(1, 20, 2)
-    >>> oracle.rollout(z, right)[0, -1, 0].item()                                     # stopped by the wall
+    >>> round(oracle.rollout(z, right)[0, -1, 0].item(), 3)          # stopped by the wall face x = 31
+    30.601
+    >>> TwoRoomsOracle(physics="strict").rollout(z, right)[0, -1, 0].item()   # the strict rule: last free pixel
     30.0
     >>> oracle.probe(oracle.encode(obs)).shape
     torch.Size([1, 2])
@@ -34,6 +38,7 @@ import torch
 from torch import Tensor
 
 from jepa_world.envs import two_rooms_geometry as geo
+from jepa_world.envs.two_rooms_physics import apply_action, check_physics
 from jepa_world.nn.rollout import unroll
 
 _HALF_WINDOW = 4
@@ -69,8 +74,10 @@ def wall_layout(walls: Tensor) -> tuple[Tensor, Tensor]:
 class TwoRoomsOracle:
     """Exact Two Rooms dynamics on ``z = (x, y, wall_x, door_y)`` (B, 4), in pixels."""
 
-    def __init__(self, max_action_norm: float = geo.MAX_ACTION_NORM) -> None:
+    def __init__(self, max_action_norm: float = geo.MAX_ACTION_NORM, physics: str = "ebjepa") -> None:
+        check_physics(physics)
         self.max_action_norm = max_action_norm
+        self.physics = physics
 
     def encode(self, obs: Tensor) -> Tensor:
         """obs (B, 2, 65, 65) (float in [0, 1]) -> z (B, 4) float32."""
@@ -82,9 +89,8 @@ class TwoRoomsOracle:
 
     def step(self, z: Tensor, a: Tensor) -> Tensor:
         """z (B, 4), a (B, 2) -> z_next (B, 4): norm-clipped action, then the environment's collision rule."""
-        a = geo.clip_action_norm(a, self.max_action_norm)
-        pos = geo.move(z[:, :2], a, z[:, 2], z[:, 3])  # (B, 2)
-        return torch.cat([pos, z[:, 2:]], dim=1)
+        pos = apply_action(z[:, :2], a, z[:, 2], z[:, 3], physics=self.physics, max_norm=self.max_action_norm)
+        return torch.cat([pos.to(z.dtype), z[:, 2:]], dim=1)
 
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
         """z0 (B, 4), actions (B, T, 2) -> (B, T, 4): the state after each action (z0 excluded)."""

@@ -158,10 +158,10 @@ def build_world_model_run(cfg: WorldModelRunConfig) -> RunSpec:
 
 def trained_env(data: TwoRoomsDataConfig | MazeDataConfig) -> dict[str, Any]:
     """What a run's model_config records of its environment, so that ``eval`` plans in the same one:
-    ``{"name": "two_rooms", "fixed_wall": ...}`` or ``{"name": "maze", "rooms": ...}``."""
+    ``{"name": "two_rooms", "fixed_wall": ..., "physics": ..., "walls": ...}`` or ``{"name": "maze", "rooms": ...}``."""
     if isinstance(data, MazeDataConfig):
         return {"name": "maze", "rooms": data.rooms}
-    return {"name": "two_rooms", "fixed_wall": data.fixed_wall}
+    return {"name": "two_rooms", "fixed_wall": data.fixed_wall, "physics": data.physics, "walls": data.walls}
 
 
 def rebuild_world_model(model_config: dict[str, Any]) -> nn.Module:

@@ -71,12 +71,19 @@ class GoalDistanceCost:
     ``last`` keeps only the final step, ``discounted`` weights step t (0-based) by ``discount**t``.
     ``path_weight`` adds ``path_weight * mean_t d_t``: with ``last`` it keeps the search free to
     detour (around a wall) while preferring plans that get close early and stay there.
+    ``motion_weight`` adds ``motion_weight * sum_t D(z_t, z_{t-1})``, the latent path length in the same
+    distance (``z_0`` = the start when the caller passes ``z0``): a plan that leaves the goal and comes back
+    costs more than one that stays, which *holds* an agent at its goal under the 'final' protocol, while far
+    from the goal the terminal distance dominates (a straight T-step plan of length L adds L^2 / T under
+    ``mse``, L under ``l2``). See docs/evaluation.md for the measured trade-off.
     """
 
     def __init__(self, distance: Distance = "mse", reduce: Reduce = "sum", discount: float = 0.95,
-                 path_weight: float = 0.0) -> None:
+                 path_weight: float = 0.0, motion_weight: float = 0.0) -> None:
         if path_weight < 0:
             raise ValueError(f"path_weight must be >= 0, got {path_weight}")
+        if not motion_weight >= 0:
+            raise ValueError(f"motion_weight must be >= 0, got {motion_weight}")
         if reduce not in ("sum", "last", "discounted"):
             raise ValueError(f"reduce must be one of ['sum', 'last', 'discounted'], got {reduce!r}")
         if distance not in ("mse", "l2", "l1"):
@@ -84,17 +91,36 @@ class GoalDistanceCost:
         if reduce == "discounted" and not 0.0 < discount <= 1.0:
             raise ValueError(f"discount must be in (0, 1], got {discount}")
         self.distance, self.reduce, self.discount, self.path_weight = distance, reduce, discount, path_weight
+        self.motion_weight = motion_weight
 
-    def __call__(self, z_traj: Tensor, goal: Tensor) -> Tensor:
-        return self._reduce(step_distance(z_traj, goal, self.distance))
+    def __call__(self, z_traj: Tensor, goal: Tensor, *, z0: Tensor | None = None) -> Tensor:
+        """z_traj (N, S, T, D), goal (N, D), optional start z0 (N, D) -> (N, S)."""
+        cost = self._reduce(step_distance(z_traj, goal, self.distance))
+        return cost + self._motion(z_traj, z0, total_dims=z_traj.shape[-1])
 
-    def moving(self, z_moving: Tensor, goal: Tensor, *, static: Tensor) -> Tensor:
+    def moving(self, z_moving: Tensor, goal: Tensor, *, static: Tensor, z0: Tensor | None = None) -> Tensor:
         """The cost of latents whose dims after the first Dm equal ``static``: z_moving (N, S, T, Dm), goal (N, D),
-        static (N, D - Dm) -> (N, S), the same as over the full latents."""
+        static (N, D - Dm), optional start z0 (N, D) -> (N, S), the same as over the full latents."""
         dm = z_moving.shape[-1]
         residual = self.static_residual(static, goal[:, dm:])
-        return self._reduce(step_distance(z_moving, goal[:, :dm], self.distance, residual=residual,
+        cost = self._reduce(step_distance(z_moving, goal[:, :dm], self.distance, residual=residual,
                                           total_dims=goal.shape[1]))
+        return cost + self._motion(z_moving, None if z0 is None else z0[:, :dm], total_dims=goal.shape[1])
+
+    def _motion(self, z_traj: Tensor, z0: Tensor | None, *, total_dims: int) -> Tensor | float:
+        """motion_weight x the latent path length of z_traj (N, S, T, Dm) from z0 (N, Dm) -> (N, S) (0 when off).
+
+        The static dims never move, so over the moving dims it is exact with means taken over ``total_dims``."""
+        if not self.motion_weight:
+            return 0.0
+        if z0 is not None:
+            z_traj = torch.cat([z0[:, None, None, :].expand(-1, z_traj.shape[1], 1, -1), z_traj], dim=2)
+        steps = z_traj[:, :, 1:] - z_traj[:, :, :-1]  # (N, S, T', Dm)
+        if self.distance == "l2":
+            length = torch.linalg.vector_norm(steps, dim=-1)
+        else:
+            length = (steps.abs() if self.distance == "l1" else steps.pow(2)).sum(dim=-1) / total_dims
+        return self.motion_weight * length.sum(dim=-1)
 
     def static_residual(self, static: Tensor, goal_static: Tensor) -> Tensor:
         """(N, Ds), (N, Ds) -> (N,): the static dims' share of the distance's sum over dims."""
@@ -113,14 +139,15 @@ class GoalDistanceCost:
 
     def __repr__(self) -> str:
         return (f"GoalDistanceCost({self.distance!r}, reduce={self.reduce!r}, discount={self.discount}, "
-                f"path_weight={self.path_weight})")
+                f"path_weight={self.path_weight}, motion_weight={self.motion_weight})")
 
 
 def goal_distance_cost(
-    distance: Distance = "mse", reduce: Reduce = "sum", discount: float = 0.95, path_weight: float = 0.0
+    distance: Distance = "mse", reduce: Reduce = "sum", discount: float = 0.95, path_weight: float = 0.0,
+    motion_weight: float = 0.0,
 ) -> GoalDistanceCost:
     """The :class:`GoalDistanceCost` with these settings (see there)."""
-    return GoalDistanceCost(distance, reduce, discount, path_weight)
+    return GoalDistanceCost(distance, reduce, discount, path_weight, motion_weight)
 
 
 COSTS: dict[str, Callable[..., CostFn]] = {
@@ -159,7 +186,7 @@ def sequence_cost(
     fast = moving_path(world_model, cost, d)
     if fast is not None:  # exact: the static dims add a constant (planning/moving.py)
         z_moving = fast(z0, actions.reshape(n * s, t, a)).reshape(n, s, t, -1)  # (N, S, T, Dm), z0's map shared
-        return cost.moving(z_moving, goal, static=z0[:, fast.moving_dims:])
+        return cost.moving(z_moving, goal, static=z0[:, fast.moving_dims:], z0=z0)
     z_start = z0.unsqueeze(1).expand(n, s, d).reshape(n * s, d)  # (N*S, D)
     z_traj = world_model.rollout(z_start, actions.reshape(n * s, t, a))  # (N*S, T, D')
     if z_traj.shape[:2] != (n * s, t):
@@ -167,4 +194,7 @@ def sequence_cost(
             f"world_model.rollout returned {tuple(z_traj.shape)} for actions {(n * s, t, a)}; "
             f"expected (N*S, T, D)"
         )
-    return cost(z_traj.reshape(n, s, t, -1), goal)  # (N, S, T, D) -> (N, S)
+    z_traj = z_traj.reshape(n, s, t, -1)
+    if isinstance(cost, GoalDistanceCost):  # the motion term starts from z0
+        return cost(z_traj, goal, z0=z0)
+    return cost(z_traj, goal)  # (N, S, T, D) -> (N, S)

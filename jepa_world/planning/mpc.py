@@ -1,16 +1,30 @@
-"""Model-predictive control in latent space: plan, execute a few steps, observe, replan (warm-started).
+"""Model-predictive control in latent space: the agent that plans, executes a few steps, observes and replans.
 
-:func:`run_mpc` drives N goal-reaching episodes in lock-step in a batched env (:class:`GoalEnv`:
-``TwoRoomsBatch`` or ``MazeBatch``). The goal observation is encoded once per
-episode batch; every ``replan_every`` environment steps the current observation is encoded once
-(never per candidate) and ``planner.plan(z, goal, warm_start)`` returns a plan (N, T, A); the loop
-executes its first actions and starts the next search from the same plan shifted by the actions
-it consumed (:func:`~jepa_world.planning.actions.shift_warm_start`). A planner with a ``reset()``
-method (the hierarchical one keeps subgoals between calls) is reset before the episodes start.
+:class:`MPCAgent` is the control loop, and it sees **observations only**: ``reset(goal_obs)`` with the
+goal observation (N, C, H, W), then ``act(obs)`` with the current observation (N, C, H, W) returns the
+actions (N, A) to execute. Nothing the environment knows and the agent does not (its true position,
+its distance to the goal) can reach it: ``act`` accepts one image tensor and nothing else, and a
+state-shaped tensor is refused. Success is scored outside, by the evaluator that drives the env
+(:mod:`jepa_world.eval.episodes`), under a named protocol (:mod:`jepa_world.eval.protocols`).
 
-With ``action_repeat = r > 1`` every planned action is a *macro-action* held for r environment
-steps: build the planner over ``ChunkedWorldModel(world_model, r)`` (``evaluate_planning`` does)
-and pass the plain ``world_model`` here (it is used to encode and to decode recorded plans).
+Every ``replan_every`` steps the observation is encoded once (never per candidate) and
+``planner.plan(z, goal, warm_start)`` returns a plan (N, T, A); the agent executes its first actions and
+starts the next search from the same plan shifted by the actions it consumed
+(:func:`~jepa_world.planning.actions.shift_warm_start`). A stateful planner (:class:`ResettablePlanner`,
+the hierarchical one keeps subgoals) is reset with the agent.
+
+With ``action_repeat = r > 1`` every planned action is a *macro-action* held for r environment steps:
+build the planner over ``ChunkedWorldModel(world_model, r)`` (``eval.planning.build_planner`` does) and
+pass the plain ``world_model`` here (it is used to encode and to decode recorded plans).
+
+Two optional behaviours, both decided from the agent's own latents:
+
+- *stall escapes* (``stall_ratio > 0``): an environment whose latent moved far less than the model
+  predicted for the executed actions (pinned on a corner the model thought passable) takes a few random
+  actions;
+- *goal stop* (``goal_energy > 0``): an environment whose latent energy to the goal (the mean squared
+  latent distance) is below ``goal_energy`` executes zero actions; calibrate the threshold on training
+  data with :func:`jepa_world.planning.goal_stop.calibrate_goal_energy`.
 
 Examples:
     >>> import torch
@@ -22,47 +36,40 @@ Examples:
     >>> oracle = TwoRoomsOracle()
     >>> planner = make_planner("mppi", ChunkedWorldModel(oracle, 5), goal_distance_cost(reduce="last"),
     ...                        horizon=10, num_samples=32, iterations=2)
-    >>> episodes = sample_episodes(2, generator=torch.Generator().manual_seed(0))
-    >>> result = run_mpc(TwoRoomsBatch(2), oracle, planner, episodes=episodes,
-    ...                  config=MPCConfig(replan_every=25, action_repeat=5))
-    >>> result.distances.shape, len(result.replan_ms)
-    (torch.Size([2, 201]), 8)
+    >>> agent = MPCAgent(oracle, planner, MPCConfig(replan_every=25, action_repeat=5))
+    >>> env = TwoRoomsBatch(2)
+    >>> obs, info = env.reset(episodes=sample_episodes(2, generator=torch.Generator().manual_seed(0)))
+    >>> agent.reset(info["goal_obs"])
+    >>> agent.act(obs).shape
+    torch.Size([2, 2])
+    >>> agent.act(info["pos"])          # the true state is not an observation
+    Traceback (most recent call last):
+    ...
+    TypeError: MPCAgent.act takes observations (N, C, H, W); got a tensor of shape (2, 2)
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, Protocol
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from jepa_world.planning.actions import WarmFill, shift_warm_start
 from jepa_world.planning.chunked import ChunkedWorldModel, expand_actions
-from jepa_world.planning.protocols import Planner, PlanResult, WorldModel
+from jepa_world.planning.goal_stop import latent_energy
+from jepa_world.planning.protocols import (
+    Planner,
+    PlanResult,
+    ResettablePlanner,
+    SubgoalPlanResult,
+    WorldModel,
+)
 
 Probe = Callable[[Tensor], Tensor]
-"""Maps latents (..., D) to agent positions (..., 2) in px (for the oracle: ``z[..., :2]``)."""
-
-
-class GoalEnv(Protocol):
-    """N goal-reaching episodes in lock-step (``TwoRoomsBatch``, ``MazeBatch``).
-
-    ``reset(episodes=...)`` and ``step(actions (N, A))`` return ``(obs (N, C, H, W), info)`` with
-    ``info["goal_obs"]`` (N, C, H, W), ``info["distance"]`` (N,), ``info["pos"]`` (N, 2) and
-    ``info["t"]``; ``config`` has ``max_steps`` and ``success_radius``.
-    """
-
-    num_envs: int
-    config: Any
-
-    def reset(self, seed: int | None = None, episodes: Any = None) -> tuple[Tensor, dict]: ...
-
-    def step(self, actions: Tensor) -> tuple[Tensor, dict]: ...
+"""Maps latents (..., D) to agent positions (..., 2) in px, for pictures (for the oracle: ``z[..., :2]``)."""
 
 
 @dataclass
@@ -73,11 +80,12 @@ class MPCConfig:
     """Environment steps executed between two plan() calls."""
     action_repeat: int = 1
     """Environment steps per planned action. With r > 1 the planner must be built over
-    ChunkedWorldModel(world_model, r) (run_mpc checks it when the planner exposes its world_model)."""
+    ChunkedWorldModel(world_model, r) (the agent checks it when the planner exposes its world_model)."""
     warm_fill: WarmFill = "last"
     """How the warm start is padded after dropping consumed actions: 'last' repeats the final action, 'zero'."""
-    stop_at_goal: bool = False
-    """Give an environment zero actions once it has been within the success radius (default: keep planning)."""
+    goal_energy: float = 0.0
+    """Goal stop (0 = off): execute zero actions while the agent's own latent energy to the goal (mean squared
+    latent distance) is below this; decided from latents only (calibrate with planning.goal_stop)."""
     stall_ratio: float = 0.0
     """Escape stalls the model did not predict (0 = off): at a replan, an environment whose latent moved less
     than stall_ratio x the displacement the model predicted for the executed actions (e.g. pinned on a wall
@@ -98,6 +106,8 @@ class MPCConfig:
                 raise ValueError(f"MPCConfig.{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.stall_ratio < 1.0:
             raise ValueError(f"MPCConfig.stall_ratio must be in [0, 1), got {self.stall_ratio}")
+        if not self.goal_energy >= 0.0:
+            raise ValueError(f"MPCConfig.goal_energy must be >= 0, got {self.goal_energy}")
         if self.warm_fill not in ("last", "zero"):
             raise ValueError(f"MPCConfig.warm_fill must be 'last' or 'zero', got {self.warm_fill!r}")
 
@@ -108,90 +118,102 @@ class MPCConfig:
 
 
 @dataclass
-class MPCResult:
-    """N episodes of MPC. S = episode length (200); R = number of plan() calls; L = S_plan + 1 path points."""
+class PlanRecord:
+    """What the agent records of its plans for pictures (``record=True``), decoded by its probe.
 
-    final_distance: Tensor
-    """(N,) distance to the goal after the last step (px)."""
-    success: Tensor
-    """(N,) bool: final distance below the success radius."""
-    steps_to_success: Tensor
-    """(N,) int64: first step index i (into ``distances``) with distance < radius; -1 if never."""
-    distances: Tensor
-    """(N, S + 1) distance to the goal before the first step and after every step."""
-    positions: Tensor
-    """(N, S + 1, 2) executed agent positions (px)."""
-    episodes: Any
-    """The layouts, starts and goals that were run (the env's episodes type)."""
-    replan_ms: list[float]
-    """Wall milliseconds of each plan() call for the whole batch, encoding included."""
-    wall_s: float
-    """Wall seconds of the whole episode batch (reset to last step), recording of plans excluded."""
-    num_envs: int
-    """N."""
-    plan_steps: list[int] = field(default_factory=list)
-    """With ``record``: the environment step at which each plan was made, (R,)."""
-    planned_paths: Tensor | None = None
-    """With ``record``: (R, N, L, 2) each plan's predicted positions at every env step, start included."""
-    waypoints: Tensor | None = None
-    """With ``record`` and a hierarchical planner: (R, N, K, 2) each plan's latent waypoints decoded by the
-    probe (the high-level path, then the goal; shorter lists padded with their last waypoint)."""
-    targets: Tensor | None = None
-    """With ``record`` and a hierarchical planner: (R, N, 2) the decoded subgoal each plan aimed at."""
-    escapes: Tensor | None = None
-    """(N,) int64: unpredicted stalls escaped per episode (``MPCConfig.stall_ratio`` > 0), else None."""
-
-
-def run_mpc(
-    env: GoalEnv,
-    world_model: WorldModel,
-    planner: Planner,
-    *,
-    episodes: Any,
-    config: MPCConfig,
-    record: bool = False,
-    probe: Probe | None = None,
-    progress: bool = False,
-) -> MPCResult:
-    """Run ``env.num_envs`` episodes to their end with MPC; see the module docstring.
-
-    ``record`` also stores every plan decoded by ``probe`` (latents (..., D) -> positions (..., 2)).
+    R = plan() calls; L = planned env steps + 1.
     """
-    config.validate()
-    _check_chunking(planner, config)
-    if record and probe is None:
-        raise ValueError("run_mpc(record=True) needs a probe mapping latents (..., D) to positions (..., 2)")
-    start = time.perf_counter()
-    if callable(getattr(planner, "reset", None)):
-        planner.reset()
-    obs, info = env.reset(episodes=episodes)
-    goal = _encode(world_model, info["goal_obs"])  # (N, D), once per batch
-    log = _Log(info, num_envs=env.num_envs, radius=env.config.success_radius)
-    plan: Tensor | None = None
-    escape = _Escape(config, env.num_envs)
-    bar = tqdm(total=env.config.max_steps, disable=not progress, desc="mpc", unit="step", leave=False)
-    for t in range(env.config.max_steps):
-        k = t % config.replan_every  # steps executed since the last plan
+
+    plan_steps: list[int]
+    """The agent's step at which each plan was made, (R,)."""
+    paths: list[Tensor]
+    """Each plan's predicted positions at every env step, start included: R x (N, L, 2)."""
+    waypoints: list[Tensor]
+    """Hierarchical planners: each plan's latent waypoints decoded, R x (N, K_r, 2)."""
+    targets: list[Tensor]
+    """Hierarchical planners: the decoded subgoal each plan aimed at, R x (N, 2)."""
+
+
+class MPCAgent:
+    """The receding-horizon control loop over observations; see the module docstring.
+
+    ``record`` keeps every plan decoded by ``probe`` (latents (..., D) -> positions (..., 2)) in
+    :attr:`record`; its time is kept apart in :attr:`record_s`.
+    """
+
+    def __init__(self, world_model: WorldModel, planner: Planner, config: MPCConfig, *, record: bool = False,
+                 probe: Probe | None = None) -> None:
+        config.validate()
+        _check_chunking(planner, config)
+        if record and probe is None:
+            raise ValueError("MPCAgent(record=True) needs a probe mapping latents (..., D) to positions (..., 2)")
+        self.world_model, self.planner, self.config = world_model, planner, config
+        self.recording, self.probe = record, probe
+
+    def reset(self, goal_obs: Tensor) -> None:
+        """Start N new episodes towards the goal observations (N, C, H, W)."""
+        _check_obs(goal_obs, "reset")
+        if isinstance(self.planner, ResettablePlanner):
+            self.planner.reset()
+        self.goal = _encode(self.world_model, goal_obs)  # (N, D), once per episode batch
+        self.num_envs = goal_obs.shape[0]
+        self.t = 0
+        self.plan: Tensor | None = None
+        self.escape = _Escape(self.config, self.num_envs)
+        self.stopped = torch.zeros(self.num_envs, dtype=torch.bool)
+        self.replan_ms: list[float] = []
+        self.record = PlanRecord([], [], [], [])
+        self.record_s = 0.0
+
+    def act(self, obs: Tensor) -> Tensor:
+        """The actions (N, A) for the current observations obs (N, C, H, W)."""
+        _check_obs(obs, "act")
+        if obs.shape[0] != self.num_envs:
+            raise ValueError(f"MPCAgent.act got {obs.shape[0]} observations for {self.num_envs} episodes")
+        k = self.t % self.config.replan_every  # steps executed since the last plan
         if k == 0:
-            warm = None if plan is None else shift_warm_start(plan, shift=config.consumed, fill=config.warm_fill)
-            z, result = log.timed_plan(world_model, planner, obs, goal, warm)
-            escape.check(world_model, z)
-            plan = result.actions.detach()
-            _check_horizon(plan, config)
-            if record:
-                log.record_plan(t, partial(_planned_path, world_model, z, plan, config.action_repeat, probe))
-                log.record_subgoals(result, probe)
-        action = escape.action(plan[:, k // config.action_repeat].detach().cpu(), k)  # (N, A)
-        if config.stop_at_goal:
-            action = torch.where(log.reached[:, None], torch.zeros_like(action), action)
-        obs, info = env.step(action)
-        escape.executed(action)
-        log.add(info)
-        bar.update(1)
-    bar.close()
-    result = log.result(episodes, wall_s=time.perf_counter() - start)
-    result.escapes = escape.counts if escape.on else None
-    return result
+            self._replan(obs)
+        plan = self.plan
+        assert plan is not None
+        action = self.escape.action(plan[:, k // self.config.action_repeat].detach().cpu(), k)  # (N, A)
+        if self.config.goal_energy > 0:
+            action = torch.where(self.stopped[:, None], torch.zeros_like(action), action)
+        self.escape.executed(action)
+        self.t += 1
+        return action
+
+    @property
+    def escapes(self) -> Tensor | None:
+        """(N,) unpredicted stalls escaped per episode (``stall_ratio`` > 0), else None."""
+        return self.escape.counts if self.escape.on else None
+
+    def _replan(self, obs: Tensor) -> None:
+        plan = self.plan
+        warm = None if plan is None else shift_warm_start(plan, shift=self.config.consumed, fill=self.config.warm_fill)
+        start = time.perf_counter()
+        z = _encode(self.world_model, obs)
+        result = self.planner.plan(z, self.goal, warm)
+        _sync(result.actions)
+        self.replan_ms.append((time.perf_counter() - start) * 1e3)
+        self.escape.check(self.world_model, z)
+        if self.config.goal_energy > 0:
+            self.stopped = (latent_energy(z, self.goal) < self.config.goal_energy).cpu()
+        self.plan = result.actions.detach()
+        _check_horizon(self.plan, self.config)
+        if self.recording:
+            self._record(z, result)
+
+    def _record(self, z: Tensor, result: PlanResult) -> None:
+        """Decode and store the plan just made (and a hierarchical plan's subgoals); time kept out of timings."""
+        assert self.probe is not None and self.plan is not None
+        start = time.perf_counter()
+        self.record.plan_steps.append(self.t)
+        self.record.paths.append(_planned_path(self.world_model, z, self.plan, self.config.action_repeat, self.probe))
+        if isinstance(result, SubgoalPlanResult) and result.waypoints is not None and result.target is not None:
+            with torch.no_grad():
+                self.record.waypoints.append(self.probe(result.waypoints).detach().float().cpu())  # (N, K, 2)
+                self.record.targets.append(self.probe(result.target).detach().float().cpu())  # (N, 2)
+        self.record_s += time.perf_counter() - start
 
 
 MIN_EXPECTED = 0.1
@@ -244,6 +266,14 @@ class _Escape:
             self.actions.append(action)
 
 
+def _check_obs(obs: object, where: str) -> None:
+    """The agent takes image batches (N, C, H, W) only: anything else (a state vector, a dict) is refused."""
+    if not isinstance(obs, Tensor):
+        raise TypeError(f"MPCAgent.{where} takes observations (N, C, H, W); got {type(obs).__name__}")
+    if obs.dim() != 4:
+        raise TypeError(f"MPCAgent.{where} takes observations (N, C, H, W); got a tensor of shape {tuple(obs.shape)}")
+
+
 def _encode(world_model: WorldModel, obs: Tensor) -> Tensor:
     """obs (N, C, H, W) -> z (N, D), without autograd history."""
     with torch.no_grad():
@@ -285,77 +315,3 @@ def _planned_path(world_model: WorldModel, z: Tensor, plan: Tensor, repeat: int,
         latents = base.rollout(z, expand_actions(plan, repeat=repeat))  # (N, T * repeat, D)
         path = probe(torch.cat([z[:, None], latents], dim=1))  # (N, T * repeat + 1, 2)
     return path.detach().float().cpu()
-
-
-class _Log:
-    """What run_mpc accumulates: per-step distances/positions, first success, plan timings and paths."""
-
-    def __init__(self, info: dict, *, num_envs: int, radius: float) -> None:
-        self.radius = radius
-        self.distances = [info["distance"]]
-        self.positions = [info["pos"]]
-        self.first_success = torch.full((num_envs,), -1, dtype=torch.long)
-        self.reached = torch.zeros(num_envs, dtype=torch.bool)
-        self.replan_ms: list[float] = []
-        self.plan_steps: list[int] = []
-        self.paths: list[Tensor] = []
-        self.waypoints: list[Tensor] = []
-        self.targets: list[Tensor] = []
-        self.record_s = 0.0
-        self._update_success(info["distance"], step=0)
-
-    def timed_plan(self, world_model: WorldModel, planner: Planner, obs: Tensor, goal: Tensor,
-                   warm: Tensor | None) -> tuple[Tensor, PlanResult]:
-        """Encode obs once and plan; the wall time of both is logged. -> z (N, D), the planner's result."""
-        start = time.perf_counter()
-        z = _encode(world_model, obs)
-        result = planner.plan(z, goal, warm)
-        _sync(result.actions)
-        self.replan_ms.append((time.perf_counter() - start) * 1e3)
-        return z, result
-
-    def record_subgoals(self, result: PlanResult, probe: Probe) -> None:
-        """Store the decoded waypoints and target of a hierarchical plan (time left out of wall_s)."""
-        waypoints, target = getattr(result, "waypoints", None), getattr(result, "target", None)
-        if waypoints is None or target is None:
-            return
-        start = time.perf_counter()
-        with torch.no_grad():
-            self.waypoints.append(probe(waypoints).detach().float().cpu())  # (N, K, 2)
-            self.targets.append(probe(target).detach().float().cpu())  # (N, 2)
-        self.record_s += time.perf_counter() - start
-
-    def record_plan(self, step: int, decode: Callable[[], Tensor]) -> None:
-        """Store the plan made at ``step`` as decoded by ``decode()``; its time is left out of wall_s."""
-        start = time.perf_counter()
-        self.plan_steps.append(step)
-        self.paths.append(decode())
-        self.record_s += time.perf_counter() - start
-
-    def add(self, info: dict) -> None:
-        self.distances.append(info["distance"])
-        self.positions.append(info["pos"])
-        self._update_success(info["distance"], step=info["t"])
-
-    def _update_success(self, distance: Tensor, *, step: int) -> None:
-        now = distance < self.radius  # (N,)
-        self.first_success[now & ~self.reached] = step
-        self.reached |= now
-
-    def result(self, episodes: Any, *, wall_s: float) -> MPCResult:
-        distances = torch.stack(self.distances, dim=1).float()  # (N, S + 1)
-        return MPCResult(
-            final_distance=distances[:, -1], success=distances[:, -1] < self.radius,
-            steps_to_success=self.first_success, distances=distances,
-            positions=torch.stack(self.positions, dim=1).float(), episodes=episodes,
-            replan_ms=self.replan_ms, wall_s=wall_s - self.record_s, num_envs=distances.shape[0],
-            plan_steps=self.plan_steps, planned_paths=torch.stack(self.paths) if self.paths else None,
-            waypoints=_stack_padded(self.waypoints) if self.waypoints else None,
-            targets=torch.stack(self.targets) if self.targets else None,
-        )
-
-
-def _stack_padded(lists: list[Tensor]) -> Tensor:
-    """Stack (N, K_r, 2) tensors into (R, N, max K, 2), padding each with its last entry."""
-    k = max(x.shape[1] for x in lists)
-    return torch.stack([torch.cat([x, x[:, -1:].expand(-1, k - x.shape[1], -1)], dim=1) for x in lists])

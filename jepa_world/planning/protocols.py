@@ -54,3 +54,21 @@ class Planner(Protocol):
     def plan(self, z0: Tensor, goal: Tensor, warm_start: Tensor | None = None) -> PlanResult:
         """z0 (N, D), goal (N, D), warm_start (N, T, A) or None -> PlanResult."""
         ...
+
+
+@runtime_checkable
+class ResettablePlanner(Protocol):
+    """A planner with state between calls (the hierarchical planner's subgoals): reset when episodes start."""
+
+    def reset(self) -> None: ...
+
+
+@runtime_checkable
+class SubgoalPlanResult(Protocol):
+    """A plan result that also carries latent subgoals (the hierarchical planner's), for pictures."""
+
+    waypoints: Tensor | None
+    """(N, K, D) the latent waypoints, then the goal."""
+    target: Tensor | None
+    """(N, D) the subgoal the low level aimed at."""
+
