@@ -180,10 +180,7 @@ def train(
     dist_info = dist_info_from_env()
     device = resolve_device(config.device, local_rank=dist_info.local_rank)
     paths = RunPaths(Path(run_dir))
-    with RunLock(paths.root) if dist_info.is_main else nullcontext():
-        if dist_info.is_main:
-            remove_stale_temps(paths.root)
-            remove_stale_temps(paths.checkpoint.parent)
+    with _claim_run_dir(paths, dist_info):
         created = init_distributed(dist_info, device)
         finished = False
         try:
@@ -209,6 +206,18 @@ def train(
                                resumed_from=session.resumed_from)
         finally:
             shutdown_distributed(created, wait=finished)
+
+
+@contextmanager
+def _claim_run_dir(paths: RunPaths, dist: DistInfo) -> Iterator[None]:
+    """Rank 0 holds the run lock and clears temporaries a killed writer left; other ranks write nothing."""
+    if not dist.is_main:
+        yield
+        return
+    with RunLock(paths.root):
+        remove_stale_temps(paths.root)
+        remove_stale_temps(paths.checkpoint.parent)
+        yield
 
 
 def load_run(run_dir: Path | str, *, map_location: str | torch.device = "cpu") -> tuple[dict, dict]:
