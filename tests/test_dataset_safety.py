@@ -51,3 +51,17 @@ def test_shard_names_outside_the_dataset_are_rejected(tmp_path, name):
     (out / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(DatasetError, match="plain file name"):
         load_trajectories(out)
+
+
+@pytest.mark.parametrize(("umask", "expected"), [(0o022, 0o755), (0o027, 0o750)])
+def test_dataset_folder_follows_the_umask(tmp_path, umask, expected):
+    import os
+    import stat
+
+    previous = os.umask(umask)
+    try:
+        out = build_dataset(tmp_path / "ds", num=4, config=CFG, progress=False)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == expected
+    assert stat.S_IMODE((out / "meta.json").stat().st_mode) == expected & 0o666

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,7 +52,7 @@ class ShardWriter:
         _check_replaceable(self.out, self.overwrite)
         try:
             self.out.parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.partial-", dir=self.out.parent))
+            self.tmp = _partial_dir(self.out)
         except OSError as e:
             raise DatasetError(f"cannot write to {self.out}: {e.strerror or e}") from e
         self.shards: list[dict[str, Any]] = []
@@ -82,13 +82,24 @@ class ShardWriter:
         _check_replaceable(self.out, self.overwrite)
         if self.out.exists():
             shutil.rmtree(self.out)
-        self.tmp.chmod(0o755)
         os.replace(self.tmp, self.out)
         return self.out
 
     def abort(self) -> None:
         """Remove the partial output."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _partial_dir(out: Path) -> Path:
+    """A new hidden sibling of ``out`` with the mode ``mkdir`` gives (0777 minus the umask, not mkdtemp's 0700)."""
+    for _ in range(100):
+        tmp = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
+        try:
+            os.mkdir(tmp, 0o777)
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{out.parent}: no free temporary name for {out.name}")
 
 
 def _check_replaceable(out: Path, overwrite: bool) -> None:
