@@ -110,9 +110,12 @@ def train_cmd(
     overrides: Annotated[list[str] | None, typer.Argument(
         help="Config overrides key=value, e.g. train.steps=500 model.predictor.kind=gru.")] = None,
     show_config: Annotated[bool, typer.Option(help="Print every config field with its doc and exit.")] = False,
+    force: Annotated[bool, typer.Option(help="Resume although the settings differ from the checkpoint's, or start "
+                                             "over where an exported model / metrics would be overwritten.")]
+    = False,
 ) -> None:
     """Train a preset (resumes run_dir's checkpoint when there is one; Ctrl-C stops cleanly)."""
-    from jepa_world.config import apply_overrides, list_fields
+    from jepa_world.config import apply_overrides, list_fields, to_dict
     from jepa_world.presets import get_preset
     from jepa_world.train import train
 
@@ -125,9 +128,10 @@ def train_cmd(
     run = spec.build(cfg)
     out = run_dir or Path("runs") / preset
     result = train(run.method, run.source, run.train, run_dir=out, kind=run.kind, model_config=run.model_config,
-                   batch_size=run.batch_size, callbacks=run.callbacks)
+                   batch_size=run.batch_size, callbacks=run.callbacks, settings=to_dict(cfg), force=force)
     shown = {k: round(v, 4) for k, v in result.last_metrics.items() if k.startswith(("train/loss", "train/probe"))}
-    typer.echo(f"{result.status} at step {result.step} in {result.wall_s / 60:.1f} min; {shown}; run: {out}")
+    resumed = f" (resumed from step {result.resumed_from})" if result.resumed_from is not None else ""
+    typer.echo(f"{result.status} at step {result.step}{resumed} in {result.wall_s / 60:.1f} min; {shown}; run: {out}")
 
 
 def _planning_config(planner: str, episodes: int, seed: int, num_envs: int, overrides: list[str]):

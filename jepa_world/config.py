@@ -158,19 +158,91 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Rebuild dataclass ``cls`` from :func:`to_dict` output; unknown keys are an error."""
+    """Rebuild dataclass ``cls`` from :func:`to_dict` output, checking it against the dataclass.
+
+    Every field must be present (a missing key is never silently replaced by its default: a saved
+    run must rebuild exactly what it trained) and hold a value of the field's type; unknown keys are
+    an error too. All problems, nested ones included, are listed in one ConfigError.
+    """
+    problems = dict_problems(cls, data)
+    if problems:
+        raise ConfigError(f"{cls.__name__}: " + "; ".join(problems))
+    return _build(cls, data)
+
+
+def dict_problems(cls: type, data: Any, prefix: str = "") -> list[str]:
+    """What keeps ``data`` from being a complete, well-typed dict of dataclass ``cls`` (empty: nothing)."""
+    where = prefix.rstrip(".") or cls.__name__
     if not isinstance(data, dict):
-        raise ConfigError(f"expected a dict for {cls.__name__}, got {type(data).__name__}")
+        return [f"{where}: expected a dict for {cls.__name__}, got {type(data).__name__}"]
     hints = _resolved_types(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    extra = set(data) - names
+    names = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+    problems = []
+    extra = sorted(set(data) - set(names))
     if extra:
-        raise ConfigError(f"{cls.__name__}: unknown keys {sorted(extra)}; valid: {sorted(names)}")
+        problems.append(f"unknown keys {[prefix + k for k in extra]} (valid: {sorted(names)})")
+    missing = [prefix + name for name in names if name not in data]
+    if missing:
+        problems.append(f"missing keys {missing}")
+    for name in names:
+        if name in data:
+            problems.extend(_value_problems(data[name], hints[name], prefix + name))
+    return problems
+
+
+def _value_problems(value: Any, typ: Any, key: str) -> list[str]:
+    if dataclasses.is_dataclass(typ):
+        return dict_problems(typ, value, key + ".")  # type: ignore[arg-type]
+    if _matches(value, typ):
+        return []
+    return [f"{key}: expected {_type_name(typ)}, got {type(value).__name__} {value!r}"]
+
+
+def _matches(value: Any, typ: Any) -> bool:
+    """Whether a JSON-loaded ``value`` fits type ``typ`` (tuples arrive as lists; ints fit floats)."""
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if typ is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a) for a in args)
+    if origin is typing.Literal:
+        return any(value == a and type(value) is type(a) for a in args)
+    if origin in (tuple, list):
+        return isinstance(value, list | tuple) and _items_match(value, args, variadic=origin is list)
+    if origin is dict or typ is dict:
+        return isinstance(value, dict)
+    if typ is type(None):
+        return value is None
+    if typ is bool:
+        return isinstance(value, bool)
+    if typ is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if typ is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if dataclasses.is_dataclass(typ):
+        return not dict_problems(typ, value)  # type: ignore[arg-type]
+    return isinstance(value, typ) if isinstance(typ, type) else True
+
+
+def _items_match(value: list | tuple, args: tuple, *, variadic: bool) -> bool:
+    if not args:
+        return True
+    if variadic or (len(args) == 2 and args[1] is Ellipsis):
+        return all(_matches(v, args[0]) for v in value)
+    return len(value) == len(args) and all(_matches(v, a) for v, a in zip(value, args, strict=True))
+
+
+def _type_name(typ: Any) -> str:
+    return typ.__name__ if isinstance(typ, type) else str(typ).replace("typing.", "")
+
+
+def _build(cls: type[T], data: dict[str, Any]) -> T:
+    hints = _resolved_types(cls)
     kwargs: dict[str, Any] = {}
     for name, val in data.items():
         typ = hints[name]
         if dataclasses.is_dataclass(typ):
-            kwargs[name] = from_dict(typ, val)  # type: ignore[arg-type]
+            kwargs[name] = _build(typ, val)  # type: ignore[arg-type]
         elif typing.get_origin(typ) is tuple and isinstance(val, list):
             kwargs[name] = tuple(val)
         else:

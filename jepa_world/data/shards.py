@@ -7,15 +7,17 @@ state + layout, so state-only shards are exact and ~1,000x smaller (100k x 17-fr
 ~25 MB instead of 14 GB of uint8 pixels); the dataset renders them on load.
 
 Writing goes to a hidden sibling directory that is renamed into place at the end, so an
-interrupted or failed run never leaves a half-written dataset at ``out``.
+interrupted or failed run never leaves a half-written dataset at ``out``. ``overwrite=True`` replaces
+only a dataset this project wrote (a directory with a readable ``meta.json``), never another folder.
+Shard names in ``meta.json`` must be plain file names inside the dataset directory (no ``../x``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,11 +49,10 @@ class ShardWriter:
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
-        if self.out.exists() and any(self.out.iterdir()) and not self.overwrite:
-            raise DatasetError(f"{self.out} exists and is not empty (pass --overwrite to replace it)")
+        _check_replaceable(self.out, self.overwrite)
         try:
             self.out.parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.partial-", dir=self.out.parent))
+            self.tmp = _partial_dir(self.out)
         except OSError as e:
             raise DatasetError(f"cannot write to {self.out}: {e.strerror or e}") from e
         self.shards: list[dict[str, Any]] = []
@@ -78,15 +79,41 @@ class ShardWriter:
         meta = dict(self.meta, format_version=FORMAT_VERSION, store_obs=self.store_obs,
                     num=sum(s["num"] for s in self.shards), shards=self.shards)
         (self.tmp / META).write_text(json.dumps(meta, indent=2))
+        _check_replaceable(self.out, self.overwrite)
         if self.out.exists():
             shutil.rmtree(self.out)
-        self.tmp.chmod(0o755)
         os.replace(self.tmp, self.out)
         return self.out
 
     def abort(self) -> None:
         """Remove the partial output."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _partial_dir(out: Path) -> Path:
+    """A new hidden sibling of ``out`` with the mode ``mkdir`` gives (0777 minus the umask, not mkdtemp's 0700)."""
+    for _ in range(100):
+        tmp = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
+        try:
+            os.mkdir(tmp, 0o777)
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{out.parent}: no free temporary name for {out.name}")
+
+
+def _check_replaceable(out: Path, overwrite: bool) -> None:
+    """``out`` may be written: absent, an empty directory, or (with overwrite) a dataset of ours."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise DatasetError(f"{out} exists and is not a directory; refusing to replace it")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise DatasetError(f"{out} exists and is not empty (pass --overwrite to replace it)")
+    try:
+        read_meta(out)
+    except DatasetError as e:
+        raise DatasetError(f"refusing to --overwrite {out}: it is not a jepa-world dataset ({e})") from e
 
 
 def read_meta(directory: Path) -> dict[str, Any]:
@@ -99,9 +126,29 @@ def read_meta(directory: Path) -> dict[str, Any]:
         meta = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise DatasetError(f"cannot read {path}: {e}") from e
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise DatasetError(f"{path}: format_version {meta.get('format_version')!r}, expected {FORMAT_VERSION}")
+    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+        got = meta.get("format_version") if isinstance(meta, dict) else type(meta).__name__
+        raise DatasetError(f"{path}: format_version {got!r}, expected {FORMAT_VERSION}")
+    _check_shard_entries(path, meta.get("shards"))
     return meta
+
+
+def _check_shard_entries(path: Path, shards: Any) -> None:
+    """Each shard is ``{"file": plain name inside the dataset, "num": int >= 0}``."""
+    if not isinstance(shards, list):
+        raise DatasetError(f"{path}: 'shards' must be a list, got {type(shards).__name__}")
+    for entry in shards:
+        name = entry.get("file") if isinstance(entry, dict) else None
+        num = entry.get("num") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not _plain_name(name):
+            raise DatasetError(f"{path}: shard file {name!r} must be a plain file name inside the dataset "
+                               "directory (no folders, no '..')")
+        if not isinstance(num, int) or isinstance(num, bool) or num < 0:
+            raise DatasetError(f"{path}: shard {name!r} needs an int 'num' >= 0, got {num!r}")
+
+
+def _plain_name(name: str) -> bool:
+    return name not in ("", ".", "..") and "/" not in name and "\\" not in name and Path(name).name == name
 
 
 def load_shard(path: Path, *, expect_num: int | None = None, with_obs: bool = False) -> dict[str, np.ndarray]:

@@ -1,4 +1,10 @@
-"""Load a trained method back from its run directory (config.json + checkpoints/last.pt).
+"""Load a trained method back from its run directory alone.
+
+The config comes from ``config.json`` (else ``model.json``, which repeats it), checked against the
+dataclasses (a missing or ill-typed field is a ConfigError naming the file). The weights come from
+``checkpoints/last.pt`` when it exists (it is never older than the export: training saves it first),
+else from the exported ``model.safetensors``, so a run shared as its exported model evaluates too.
+Both are checksummed and read without unpickling code.
 
 Examples:
     >>> load_method("no/such/run")                       # doctest: +IGNORE_EXCEPTION_DETAIL
@@ -9,29 +15,51 @@ Examples:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
+from jepa_world.config import ConfigError
 from jepa_world.presets import build_method
-from jepa_world.train.checkpoint import CheckpointError
-from jepa_world.train.loop import RunPaths, load_run
+from jepa_world.train.checkpoint import CheckpointError, load_checkpoint, load_safetensors_into
+from jepa_world.train.loop import RunPaths, read_run_config
 
 
 def load_method(run_dir: Path | str, *, expected_kind: str | None = None,
                 map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """(method in eval mode with the checkpoint's weights, config.json dict) of a run directory.
+    """(method in eval mode with the run's weights, config dict) of a run directory.
 
     Raises CheckpointError naming the file when the run is missing, corrupt, of another kind than
-    ``expected_kind``, or when its weights do not fit the model its config describes.
+    ``expected_kind``, or when its weights do not fit the model its config describes; ConfigError
+    naming the config file when it lacks fields or holds ill-typed ones.
     """
-    config, state = load_run(run_dir, map_location=map_location)
-    path = RunPaths(Path(run_dir)).checkpoint
+    paths = RunPaths(Path(run_dir))
+    config_path = paths.config if paths.config.exists() or not paths.weights_meta.exists() else paths.weights_meta
+    config = read_run_config(config_path)
     if expected_kind is not None and config["kind"] != expected_kind:
-        raise CheckpointError(path, f"run holds a {config['kind']!r} model, expected {expected_kind!r}")
-    method = build_method(config["kind"], config["model"])
+        raise CheckpointError(config_path, f"run holds a {config['kind']!r} model, expected {expected_kind!r}")
+    method = _build(config_path, config)
+    if paths.checkpoint.exists():
+        _load_checkpoint_weights(method, paths.checkpoint, config["kind"], map_location)
+    elif paths.weights.exists():
+        load_safetensors_into(method, paths.weights)
+    else:
+        raise CheckpointError(paths.root, f"no weights: neither {paths.checkpoint.relative_to(paths.root)} "
+                                          f"nor {paths.weights.name}")
+    return method.eval(), config
+
+
+def _build(config_path: Path, config: dict[str, Any]) -> nn.Module:
+    try:
+        return build_method(config["kind"], config["model"])
+    except ConfigError as e:
+        raise ConfigError(f"{config_path}: 'model' does not match the model's config: {e}") from e
+
+
+def _load_checkpoint_weights(method: nn.Module, path: Path, kind: str, map_location: str | torch.device) -> None:
+    state = load_checkpoint(path, expected_kind=kind, map_location=map_location)
     try:
         method.load_state_dict(state["model"])
     except (RuntimeError, KeyError) as e:
         raise CheckpointError(path, f"weights do not match the model in config.json ({e})") from e
-    return method.eval(), config

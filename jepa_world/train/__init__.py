@@ -24,7 +24,7 @@ from jepa_world.train.device import (
     to_device,
 )
 from jepa_world.train.logger import RunLogger, read_metrics
-from jepa_world.train.loop import NonFiniteLossError, RunPaths, TrainResult, load_run, train
+from jepa_world.train.loop import NonFiniteLossError, RunPaths, TrainResult, load_run, read_run_config, train
 from jepa_world.train.progress import ProgressDisplay
 from jepa_world.train.protocol import (
     BatchSource,
@@ -36,6 +36,7 @@ from jepa_world.train.protocol import (
     RankAware,
     StatefulSource,
 )
+from jepa_world.train.run_lock import RunLock, RunLockedError
 from jepa_world.train.schedule import lr_at, lr_factor, warmup_cosine
 
 __all__ = [
@@ -50,6 +51,8 @@ __all__ = [
     "NonFiniteLossError",
     "ProgressDisplay",
     "RankAware",
+    "RunLock",
+    "RunLockedError",
     "RunLogger",
     "RunPaths",
     "StatefulSource",
@@ -64,6 +67,7 @@ __all__ = [
     "lr_factor",
     "preserve_rng",
     "read_metrics",
+    "read_run_config",
     "resolve_device",
     "restore_rng_state",
     "save_checkpoint",

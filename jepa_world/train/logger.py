@@ -9,10 +9,11 @@ On resume, ``purge_step=k`` drops the events logged after step ``k`` by the inte
 
 Examples:
     >>> import tempfile, pathlib
-    >>> run_dir = pathlib.Path(tempfile.mkdtemp())
-    >>> with RunLogger(run_dir, tensorboard=False) as logger:
-    ...     logger.log(10, {"train/loss": 0.5})
-    >>> read_metrics(run_dir / "metrics.jsonl")[0]["metrics"]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     run_dir = pathlib.Path(tmp)
+    ...     with RunLogger(run_dir, tensorboard=False) as logger:
+    ...         logger.log(10, {"train/loss": 0.5})
+    ...     read_metrics(run_dir / "metrics.jsonl")[0]["metrics"]
     {'train/loss': 0.5}
 """
 

@@ -12,20 +12,30 @@ optional ``after_optimizer_step`` hook. The same code runs on one CPU, one GPU, 
 run_dir layout (rank 0 writes it):
 
     config.json          {"kind", "model", "train"}: the resolved run config, written at start
+    run.json             the session's settings (see ``train/run_record.py``) and the session history
+    .lock                held while a process trains here (``train/run_lock.py``)
     checkpoints/last.pt  the full training state (keys below); enough to resume exactly
     metrics.jsonl        one JSON event per log step (see ``train/logger.py``)
     tb/                  TensorBoard event files (when ``TrainConfig.tensorboard``)
     model.safetensors    the method's weights, written when training stops
     model.json           {"kind", "model", "train", "step", "status", "format_version", "weights"}
 
-Checkpoint keys: ``kind, format_version, step, model, optimizer, scheduler, rng, data, config,
-metrics, world_size, time``. ``step`` counts the optimizer steps taken; ``rng`` is rank 0's RNG state;
+Checkpoint keys: ``kind, format_version, sha256, step, model, optimizer, scheduler, rng, data, config,
+run, metrics, world_size, time``. ``step`` counts the optimizer steps taken; ``rng`` is rank 0's RNG state;
 ``data`` the batch source's ``state_dict()`` (or None).
 
 Resume: when ``checkpoints/last.pt`` exists and ``TrainConfig.resume`` is true, the model, optimizer,
 schedule, RNG streams, data-source state and step are restored, so an interrupted and resumed run
 logs the same losses as an uninterrupted one (bitwise on CPU). Diagnostics and callbacks run with
-the RNG streams saved and restored, so they never change the training trajectory.
+the RNG streams saved and restored, so they never change the training trajectory. A resume whose
+settings (``run``: data, batch size, seeds, optimisation; budgets may change) differ from the
+checkpoint's is refused with the list of differences unless ``force=True`` (``--force``), which
+``run.json`` then records.
+
+Never overwriting results: a run directory holding an exported model or a metrics history but no
+checkpoint is not started over unless ``force=True`` or ``TrainConfig.resume`` is false. One process
+trains in a run directory at a time (``.lock``); temporary files of an interrupted write are removed
+at start.
 
 Stopping: the run ends with a checkpoint and the weights exported when it finishes, when
 ``time_budget_s`` is spent, and on SIGINT/SIGTERM: the first signal lets the current step finish
@@ -55,13 +65,14 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
 
-from jepa_world.config import to_dict
+from jepa_world.config import ConfigError, dict_problems, to_dict
 from jepa_world.train.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
     export_safetensors,
     load_checkpoint,
     read_json,
+    remove_stale_temps,
     save_checkpoint,
     write_json_atomic,
 )
@@ -79,7 +90,7 @@ from jepa_world.train.device import (
     shutdown_distributed,
     to_device,
 )
-from jepa_world.train.logger import METRICS_FILE, TENSORBOARD_DIR, RunLogger
+from jepa_world.train.logger import RunLogger
 from jepa_world.train.progress import ProgressDisplay
 from jepa_world.train.protocol import (
     BatchSource,
@@ -91,43 +102,14 @@ from jepa_world.train.protocol import (
     RankAware,
     StatefulSource,
 )
+from jepa_world.train.run_lock import RunLock
+from jepa_world.train.run_paths import RunPaths
+from jepa_world.train.run_record import record_session, session_settings, settings_differences
 from jepa_world.train.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)
 
 Status = Literal["finished", "time_budget", "interrupted"]
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """The files of a run directory."""
-
-    root: Path
-    """The run directory."""
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.json"
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.root / "checkpoints" / "last.pt"
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / METRICS_FILE
-
-    @property
-    def tensorboard(self) -> Path:
-        return self.root / TENSORBOARD_DIR
-
-    @property
-    def weights(self) -> Path:
-        return self.root / "model.safetensors"
-
-    @property
-    def weights_meta(self) -> Path:
-        return self.root / "model.json"
 
 
 @dataclass
@@ -144,6 +126,8 @@ class TrainResult:
     """Where the run's files are."""
     wall_s: float
     """Seconds spent in this call, set-up and saving included."""
+    resumed_from: int | None = None
+    """The checkpoint step this call resumed from (None: started at step 0)."""
 
 
 class NonFiniteLossError(RuntimeError):
@@ -168,6 +152,8 @@ def train(
     model_config: dict[str, Any],
     batch_size: int | None = None,
     callbacks: Sequence[Callback] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    force: bool = False,
 ) -> TrainResult:
     """Train ``method`` on batches from ``data``; resume from ``run_dir`` when it holds a checkpoint.
 
@@ -181,34 +167,57 @@ def train(
         model_config: JSON-able config that rebuilds the method (saved in config.json and checkpoints).
         batch_size: per-process batch size, for the samples/s metric.
         callbacks: periodic functions of the method, run on rank 0 between steps.
+        settings: the run's whole resolved config (JSON-able; e.g. a preset config's ``to_dict``: data
+            distribution, data seed, batch size, ...), recorded in run.json and every checkpoint and
+            compared on resume.
+        force: resume although the settings differ from the checkpoint's (recorded in run.json), or
+            start over in a run directory whose exported model / metrics would be overwritten.
     """
     t_start = time.perf_counter()
     config.validate()
     model_config = _check_inputs(method, data, kind, model_config, batch_size, callbacks)
+    settings = _json_dict(settings, "settings") if settings is not None else None
     dist_info = dist_info_from_env()
     device = resolve_device(config.device, local_rank=dist_info.local_rank)
-    created = init_distributed(dist_info, device)
-    finished = False
-    try:
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        session = _Session(
-            method,
-            data,
-            config,
-            RunPaths(Path(run_dir)),
-            run_config={"kind": kind, "model": model_config, "train": to_dict(config)},
-            batch_size=batch_size,
-            callbacks=list(callbacks or ()),
-            dist=dist_info,
-            device=device,
-        )
-        status = session.run()
-        finished = True
-        wall = time.perf_counter() - t_start
-        return TrainResult(session.step, status, dict(session.last_metrics), Path(run_dir), wall)
-    finally:
-        shutdown_distributed(created, wait=finished)
+    paths = RunPaths(Path(run_dir))
+    with _claim_run_dir(paths, dist_info):
+        created = init_distributed(dist_info, device)
+        finished = False
+        try:
+            if config.threads:
+                torch.set_num_threads(config.threads)
+            session = _Session(
+                method,
+                data,
+                config,
+                paths,
+                run_config={"kind": kind, "model": model_config, "train": to_dict(config)},
+                settings=settings,
+                force=force,
+                batch_size=batch_size,
+                callbacks=list(callbacks or ()),
+                dist=dist_info,
+                device=device,
+            )
+            status = session.run()
+            finished = True
+            wall = time.perf_counter() - t_start
+            return TrainResult(session.step, status, dict(session.last_metrics), paths.root, wall,
+                               resumed_from=session.resumed_from)
+        finally:
+            shutdown_distributed(created, wait=finished)
+
+
+@contextmanager
+def _claim_run_dir(paths: RunPaths, dist: DistInfo) -> Iterator[None]:
+    """Rank 0 holds the run lock and clears temporaries a killed writer left; other ranks write nothing."""
+    if not dist.is_main:
+        yield
+        return
+    with RunLock(paths.root):
+        remove_stale_temps(paths.root)
+        remove_stale_temps(paths.checkpoint.parent)
+        yield
 
 
 def load_run(run_dir: Path | str, *, map_location: str | torch.device = "cpu") -> tuple[dict, dict]:
@@ -218,12 +227,25 @@ def load_run(run_dir: Path | str, *, map_location: str | torch.device = "cpu") -
     same kind. Raises CheckpointError naming the file that is missing or unreadable.
     """
     paths = RunPaths(Path(run_dir))
-    config = read_json(paths.config)
-    if not isinstance(config, dict) or not {"kind", "model", "train"} <= set(config):
-        got = sorted(config) if isinstance(config, dict) else type(config).__name__
-        raise CheckpointError(paths.config, f"expected keys 'kind', 'model', 'train'; got {got}")
+    config = read_run_config(paths.config)
     state = load_checkpoint(paths.checkpoint, expected_kind=config["kind"], map_location=map_location)
     return config, state
+
+
+def read_run_config(path: Path) -> dict[str, Any]:
+    """A run's config.json (or model.json): ``{"kind", "model", "train", ...}`` with ``train`` checked
+    against TrainConfig (missing or ill-typed fields are a ConfigError naming the file and the fields).
+
+    The ``model`` section is checked by the method's builder (``from_dict`` of its config class).
+    """
+    config = read_json(path)
+    if not isinstance(config, dict) or not {"kind", "model", "train"} <= set(config):
+        got = sorted(config) if isinstance(config, dict) else type(config).__name__
+        raise CheckpointError(path, f"expected keys 'kind', 'model', 'train'; got {got}")
+    problems = dict_problems(TrainConfig, config["train"], "train.")
+    if problems:
+        raise ConfigError(f"{path}: does not match TrainConfig: " + "; ".join(problems))
+    return config
 
 
 def _check_inputs(
@@ -250,10 +272,17 @@ def _check_inputs(
     if not isinstance(model_config, dict):
         got = type(model_config).__name__
         raise TypeError(f"model_config must be a dict (see jepa_world.config.to_dict), got {got}")
+    return _json_dict(model_config, "model_config")
+
+
+def _json_dict(value: Any, name: str) -> dict[str, Any]:
+    """``value`` normalised through JSON (tuples become lists), so it compares equal after a reload."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict (see jepa_world.config.to_dict), got {type(value).__name__}")
     try:
-        return json.loads(json.dumps(model_config))
+        return json.loads(json.dumps(dict(value)))
     except (TypeError, ValueError) as e:
-        raise TypeError(f"model_config must be JSON-serialisable: {e}") from e
+        raise TypeError(f"{name} must be JSON-serialisable: {e}") from e
 
 
 class _TrainingStep(nn.Module):
@@ -278,6 +307,8 @@ class _Session:
         paths: RunPaths,
         *,
         run_config: dict[str, Any],
+        settings: dict[str, Any] | None,
+        force: bool,
         batch_size: int | None,
         callbacks: list[Callback],
         dist: DistInfo,
@@ -285,8 +316,15 @@ class _Session:
     ) -> None:
         self.method, self.data, self.config, self.paths = method, data, config, paths
         self.run_config, self.batch_size, self.callbacks = run_config, batch_size, callbacks
-        self.dist, self.device = dist, device
+        self.dist, self.device, self.force = dist, device, force
+        self.settings = session_settings(
+            train=run_config["train"], settings=settings, batch_size=batch_size, world_size=dist.world_size
+        )
+        self.forced: list[str] = []
+        self.resumed_from: int | None = None
+        self._fresh_over_outputs = False
         self.step = 0
+        self._logged_step = 0
         self.phase: Literal["boundary", "mid_step"] = "boundary"
         self.last_metrics: dict[str, float] = {}
         self._saved_step: int | None = None
@@ -323,8 +361,10 @@ class _Session:
     def _resume_state(self) -> dict[str, Any] | None:
         path = self.paths.checkpoint
         if not path.exists():
+            self._check_fresh_start()
             return None
         if not self.config.resume:
+            self._fresh_over_outputs = True
             if self.dist.is_main:
                 log.warning("resume=false: starting over; %s will be overwritten", path)
             return None
@@ -333,6 +373,7 @@ class _Session:
         if missing:
             raise CheckpointError(path, f"checkpoint lacks {sorted(missing)}")
         _check_same_model(path, state, self.run_config["model"])
+        self._check_same_settings(state)
         if state["step"] > self.config.steps:
             raise CheckpointError(
                 path,
@@ -340,6 +381,37 @@ class _Session:
                 "raise train.steps or start over with train.resume=false",
             )
         return state
+
+    def _check_fresh_start(self) -> None:
+        """Refuse to start over where results of an earlier run would be overwritten, unless asked to."""
+        outputs = self.paths.outputs()
+        self._fresh_over_outputs = bool(outputs)
+        if not outputs or self.force or not self.config.resume:
+            return
+        names = ", ".join(p.name for p in outputs)
+        raise CheckpointError(
+            self.paths.checkpoint,
+            f"not found, but {self.paths.root} holds {names} of an earlier run; refusing to start over and "
+            "overwrite them (use another run directory, or --force / force=True to start over)",
+        )
+
+    def _check_same_settings(self, state: dict[str, Any]) -> None:
+        """Refuse a resume whose settings differ from the checkpoint's unless forced (then record them)."""
+        saved = state.get("run")
+        if not isinstance(saved, dict):
+            if self.dist.is_main:
+                log.warning("%s records no settings (an older checkpoint); resuming unchecked", self.paths.checkpoint)
+            return
+        differences = settings_differences(saved, self.settings)
+        if differences and not self.force:
+            raise CheckpointError(
+                self.paths.checkpoint,
+                "resuming with other settings than the checkpoint was trained with: " + "; ".join(differences)
+                + " (use the same settings, another run directory, or --force / force=True to continue anyway)",
+            )
+        if differences and self.dist.is_main:
+            log.warning("forced resume with changed settings: %s", "; ".join(differences))
+        self.forced = differences
 
     def _restore_training_state(self, state: dict[str, Any]) -> None:
         path = self.paths.checkpoint
@@ -351,7 +423,7 @@ class _Session:
         self.scheduler.load_state_dict(state["scheduler"])
         self._restore_data(state.get("data"))
         self.step = int(state["step"])
-        self._saved_step = self.step
+        self._saved_step = self._logged_step = self.resumed_from = self.step
         self.last_metrics = dict(state.get("metrics") or {})
         if self.dist.is_main:
             log.info("resuming %s from step %d", self.paths.root, self.step)
@@ -376,11 +448,15 @@ class _Session:
 
     def _open_outputs(self) -> None:
         write_json_atomic(self.paths.config, self.run_config)
+        action = "resume" if self.resumed_from is not None else "restart" if self._fresh_over_outputs else "start"
+        record_session(self.paths.record, self.settings, action=action, step=self.step, forced=self.forced)
         self.logger = RunLogger(self.paths.root, tensorboard=self.config.tensorboard, purge_step=self.step)
         global_batch = self.batch_size * self.dist.world_size if self.batch_size else None
         self.progress = ProgressDisplay(
             self.config.steps, initial=self.step, enabled=self.config.progress, batch_size=global_batch
         )
+        if self.resumed_from is not None:
+            self.progress.note(f"resumed {self.paths.root} from step {self.step}/{self.config.steps}")
 
     # ------------------------------------------------------------------ run
 
@@ -472,7 +548,7 @@ class _Session:
             self.last_metrics["train/samples_per_s"] = rate * self.batch_size * self.dist.world_size
         if self.logger is not None:
             self.logger.log(self.step, {k: v for k, v in self.last_metrics.items() if k.startswith("train/")})
-        self._t_log, self._step_log = now, self.step
+        self._t_log, self._step_log, self._logged_step = now, self.step, self.step
 
     def _log_group(self, prefix: str, values: Mapping[str, float]) -> None:
         named = {f"{prefix}/{k}": v for k, v in values.items()}
@@ -516,6 +592,7 @@ class _Session:
             "rng": capture_rng_state(),
             "data": self.data.state_dict() if isinstance(self.data, StatefulSource) else None,
             "config": self.run_config,
+            "run": self.settings,
             "metrics": dict(self.last_metrics),
             "world_size": self.dist.world_size,
             "time": time.time(),
@@ -524,6 +601,8 @@ class _Session:
     def _finish(self, status: Status) -> None:
         if not self.dist.is_main:
             return
+        if self.step > self._logged_step:  # the last step is always in metrics.jsonl
+            self._log_train()
         self._save()
         metadata = {
             "kind": self.run_config["kind"],

@@ -72,6 +72,16 @@ class ProgressDisplay:
             self._stream.flush()
         self._last_step = step
 
+    def note(self, text: str) -> None:
+        """Print one line of news (e.g. "resumed from step N") above the bar, or as a plain line."""
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.write(text, file=self._stream)
+        else:
+            self._stream.write(text + "\n")
+            self._stream.flush()
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

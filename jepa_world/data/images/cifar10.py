@@ -5,16 +5,21 @@ batches that exist are used, at least one), ``test_batch`` (the test split) and 
 ``batches.meta`` (class names). Each batch is a pickled dict with ``b"data"`` (N, 3072) uint8 rows
 (1024 red, 1024 green, 1024 blue values, row-major 32x32) and ``b"labels"`` (N ints).
 
-Pickle can run code: load only files you trust (the official archive, or files you wrote).
+Loading foreign files: these are pickles, and a pickle can name any Python callable to run while it
+loads. They are read with a restricted unpickler that resolves only the globals a CIFAR-10 batch
+needs (numpy's array reconstruction, ``numpy.dtype``, ``_codecs.encode`` for byte strings), so a
+tampered file fails with a ValueError naming it and the disallowed global instead of running code.
+See docs/safety.md.
 
 Examples:
     >>> import pickle, tempfile, pathlib
     >>> import numpy as np
-    >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> for name, n in (("data_batch_1", 6), ("test_batch", 4)):
-    ...     batch = {b"data": np.zeros((n, 3072), np.uint8), b"labels": [i % 10 for i in range(n)]}
-    ...     _ = (root / name).write_bytes(pickle.dumps(batch))
-    >>> splits = load_cifar10_splits(root)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     root = pathlib.Path(tmp)
+    ...     for name, n in (("data_batch_1", 6), ("test_batch", 4)):
+    ...         batch = {b"data": np.zeros((n, 3072), np.uint8), b"labels": [i % 10 for i in range(n)]}
+    ...         _ = (root / name).write_bytes(pickle.dumps(batch))
+    ...     splits = load_cifar10_splits(root)
     >>> len(splits.train), len(splits.test), splits.image_shape
     (6, 4, (3, 32, 32))
 """
@@ -34,10 +39,32 @@ TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 
 
+SAFE_GLOBALS = frozenset({
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),
+})
+"""The (module, name) globals a CIFAR-10 batch pickle may use: numpy arrays and byte strings, nothing else."""
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only :data:`SAFE_GLOBALS` (the "restricting globals" recipe of the
+    ``pickle`` docs): data builds, code never runs."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in SAFE_GLOBALS:
+            raise pickle.UnpicklingError(f"refusing to load global {module}.{name} (not part of a CIFAR-10 batch)")
+        return super().find_class(module, name)
+
+
 def _unpickle(path: Path) -> dict:
     try:
         with path.open("rb") as f:
-            obj = pickle.load(f, encoding="bytes")
+            obj = _CifarUnpickler(f, encoding="bytes").load()
     except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
             IndexError, KeyError) as e:
         raise ValueError(f"{path}: not a readable CIFAR-10 pickle ({type(e).__name__}: {e})") from e

@@ -12,12 +12,13 @@ square and resized to ``image_size`` (bilinear, antialiased). A file that cannot
 Examples:
     >>> import tempfile, pathlib
     >>> from PIL import Image
-    >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> for cls in ("a", "b"):
-    ...     (root / cls).mkdir()
-    ...     for i in range(5):
-    ...         Image.new("RGB", (12, 10), (i * 40, 0, 0)).save(root / cls / f"{i}.png")
-    >>> splits = load_folder_splits(root, image_size=8)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     root = pathlib.Path(tmp)
+    ...     for cls in ("a", "b"):
+    ...         (root / cls).mkdir()
+    ...         for i in range(5):
+    ...             Image.new("RGB", (12, 10), (i * 40, 0, 0)).save(root / cls / f"{i}.png")
+    ...     splits = load_folder_splits(root, image_size=8)
     >>> len(splits.train), len(splits.test), splits.train.classes
     (8, 2, ('a', 'b'))
 """

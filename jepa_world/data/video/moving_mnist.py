@@ -6,9 +6,10 @@ clips a batch asks for are read.
 
 Examples:
     >>> import numpy as np, tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "mm.npy")
-    >>> np.save(path, np.zeros((20, 3, 64, 64), np.uint8))
-    >>> video = load_moving_mnist(path)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "mm.npy")
+    ...     np.save(path, np.zeros((20, 3, 64, 64), np.uint8))
+    ...     video = load_moving_mnist(path)
     >>> video.num_sequences, video.num_frames, video.clips(torch.tensor([0, 2]), start=5, length=4).shape
     (3, 20, torch.Size([2, 4, 1, 64, 64]))
 """
