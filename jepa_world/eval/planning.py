@@ -25,6 +25,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import statistics
 from dataclasses import dataclass, field
@@ -35,6 +36,10 @@ import torch
 from torch import Tensor
 
 from jepa_world.config import to_dict
+from jepa_world.data.maze_gen import MazeDataConfig
+from jepa_world.data.maze_stream import MazeStream
+from jepa_world.data.stream import TwoRoomsStream
+from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 from jepa_world.envs import maze_render
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, MazeEpisodes
@@ -45,6 +50,7 @@ from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
 from jepa_world.eval.protocols import PROTOCOL_LABELS
 from jepa_world.planning.chunked import ChunkedWorldModel
 from jepa_world.planning.costs import make_cost
+from jepa_world.planning.goal_stop import calibrate_goal_energy
 from jepa_world.planning.high_level import HeldActionModel
 from jepa_world.planning.mpc import MPCConfig, Probe
 from jepa_world.planning.protocols import Planner, WorldModel
@@ -92,13 +98,19 @@ class PlanningEvalConfig:
     """Adds motion_weight * (latent path length of the plan) to the cost: holds an agent at its goal (costs.py)."""
     mpc: MPCConfig = field(default_factory=_default_mpc)
     """The receding-horizon loop (replanning period, macro-action length, warm start)."""
+    goal_stop: bool = False
+    """The agent stops where its own latent energy to the goal is below a threshold calibrated, without labels, on
+    random-walk clips of the task (the median energy between frames goal_stop_k steps apart); mpc.goal_energy > 0
+    sets the threshold instead."""
+    goal_stop_k: int = 2
+    """Frames apart in the calibration clips (Two Rooms and maze walks move ~1 px per step)."""
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field (unknown planner/cost names list the valid ones)."""
-        for name in ("episodes", "num_envs"):
+        for name in ("episodes", "num_envs", "goal_stop_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PlanningEvalConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.env not in ("two_rooms", "maze"):
@@ -155,6 +167,8 @@ class PlanningReport:
     success_first_hit: list[bool]
     """Per episode, protocol 'first-hit'."""
     steps_to_success: list[int]
+    goal_energy: float = 0.0
+    """The agent's goal-stop threshold (0 = no goal stop)."""
     protocols: dict[str, str] = field(default_factory=lambda: dict(PROTOCOL_LABELS))
     """What each success number means (JSON readers see the labels beside the numbers)."""
     config: dict[str, Any] = field(default_factory=dict)
@@ -177,6 +191,7 @@ class PlanningReport:
         rows = [
             ("success rate, final (distance after the budget)", f"{self.success_rate:.3f}"),
             ("success rate, first-hit (reached at some step)", f"{self.success_rate_first_hit:.3f}"),
+            ("goal-stop threshold (latent energy; 0 = off)", f"{self.goal_energy:.4g}"),
             ("mean final distance (px)", f"{self.mean_final_distance:.2f}"),
             ("median final distance (px)", f"{self.median_final_distance:.2f}"),
             ("mean steps to success", steps),
@@ -199,28 +214,39 @@ def hierarchical_mpc() -> MPCConfig:
     return MPCConfig(replan_every=5, action_repeat=5, warm_fill="zero", stall_ratio=0.5, escape_steps=5)
 
 
+def flat_mpc() -> MPCConfig:
+    """The loop the flat planners' defaults were tuned with (Two Rooms, episode seed 100, docs/evaluation.md):
+    5-step macro-actions replanned every 5 steps, stall escapes on."""
+    return MPCConfig(replan_every=5, action_repeat=5, warm_fill="zero", stall_ratio=0.5, escape_steps=5)
+
+
 def default_eval_config(planner: str = "mppi", **fields: Any) -> PlanningEvalConfig:
     """A PlanningEvalConfig with the settings ``planner`` was tuned with; ``fields`` override any of them.
 
-    The flat planners plan 10 macro-actions of 10 steps (64 samples, 3 iterations) and replan every
-    10 steps (the PlanningEvalConfig defaults) under the squared-distance cost ``mse`` (measured on Two
-    Rooms with MPPI: 0.99 vs 0.97 for ``l2`` with the true dynamics, 0.87 vs 0.80 with a learned model);
-    'hierarchical' keeps its own config defaults and runs under :func:`hierarchical_mpc` with the ``l2``
-    cost, the unit its tree search's length penalty is expressed in, and ``path_weight=2``: the low level
-    then heads for its subgoal at once instead of only ending near it (measured on the maze with a learned
-    model: 1.8x the shortest path instead of 3.2x, success 0.98 instead of 0.82; docs/hierarchical.md).
+    Every planner runs with the agent's **goal stop** (``goal_stop=True``, threshold = median latent energy
+    between random-walk frames 4 steps apart, no labels): with the agent acting until the end of the budget
+    (protocol 'final'), a flat planner otherwise drifts off a goal it reached. The flat planners plan 20
+    macro-actions of 5 steps (64 samples, 3 iterations) under the squared-distance cost ``mse`` (last step +
+    0.1 x mean) and replan every 5 steps; 'hierarchical' keeps its own config defaults and runs under
+    :func:`hierarchical_mpc` with the ``l2`` cost, the unit its tree search's length penalty is expressed in,
+    and ``path_weight=2``: the low level heads for its subgoal at once and holds it. Tuning runs and the
+    trade-offs of each choice: docs/evaluation.md, docs/hierarchical.md.
 
     Examples:
         >>> hier = default_eval_config("hierarchical", env="maze")
-        >>> hier.mpc.action_repeat, hier.path_weight
-        (5, 2.0)
-        >>> default_eval_config("cem").planner_overrides["num_samples"], default_eval_config("cem").cost
-        (64, 'mse')
+        >>> hier.mpc.action_repeat, hier.path_weight, hier.goal_stop
+        (5, 2.0, True)
+        >>> cem = default_eval_config("cem")
+        >>> cem.planner_overrides["horizon"], cem.mpc.action_repeat, cem.cost
+        (20, 5, 'mse')
     """
+    stop = {"goal_stop": True, "goal_stop_k": 4}
     if planner == "hierarchical":
-        fields = {"planner_overrides": {}, "mpc": hierarchical_mpc(), "cost": "l2", "path_weight": 2.0, **fields}
+        fields = {"planner_overrides": {}, "mpc": hierarchical_mpc(), "cost": "l2", "path_weight": 2.0, **stop,
+                  **fields}
     else:
-        fields = {"cost": "mse", **fields}
+        fields = {"cost": "mse", "mpc": flat_mpc(), "planner_overrides": {"horizon": 20, "num_samples": 64,
+                                                                          "iterations": 3}, **stop, **fields}
     return PlanningEvalConfig(planner=planner, **fields)
 
 
@@ -271,12 +297,34 @@ def evaluate_planning(
     planner = build_planner(world_model, config)
     results = []
     with _eval_mode(world_model):
+        mpc = agent_loop_config(world_model, config)
         for start in range(0, config.episodes, config.num_envs):
             batch = slice_episodes(all_episodes, start, start + config.num_envs)
             env = make_eval_env(config, len(batch.start), device=str(_device_of(world_model)))
-            results.append(run_mpc(env, world_model, planner, episodes=batch, config=config.mpc,
+            results.append(run_mpc(env, world_model, planner, episodes=batch, config=mpc,
                                    record=probe is not None, probe=probe, progress=progress))
-    return summarize(results, config)
+    report = summarize(results, config)
+    report.goal_energy = mpc.goal_energy
+    return report
+
+
+def agent_loop_config(world_model: WorldModel, config: PlanningEvalConfig) -> MPCConfig:
+    """``config.mpc``, with the goal-stop threshold calibrated for ``world_model`` when ``goal_stop`` asks for it."""
+    if not config.goal_stop or config.mpc.goal_energy > 0:
+        return config.mpc
+    frames = calibration_clips(config).to(_device_of(world_model))  # (B, T+1, C, H, W), no labels used
+    threshold = calibrate_goal_energy(world_model, frames, k=config.goal_stop_k)
+    return dataclasses.replace(config.mpc, goal_energy=threshold)
+
+
+def calibration_clips(config: PlanningEvalConfig, *, clips: int = 64, seed: int = 7_777) -> Tensor:
+    """Random-walk clips of the task's offline training distribution: (clips, 9, C, H, W) observations."""
+    if config.env == "maze":
+        stream = MazeStream(clips, MazeDataConfig(length=9, rooms=config.maze.rooms), seed=seed)
+    else:
+        data = TwoRoomsDataConfig(length=9, fixed_wall=config.fixed_wall, physics=config.physics, walls=config.walls)
+        stream = TwoRoomsStream(clips, data, seed=seed)
+    return stream(0)["obs"]
 
 
 def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes:

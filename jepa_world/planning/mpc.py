@@ -22,9 +22,10 @@ Two optional behaviours, both decided from the agent's own latents:
 - *stall escapes* (``stall_ratio > 0``): an environment whose latent moved far less than the model
   predicted for the executed actions (pinned on a corner the model thought passable) takes a few random
   actions;
-- *goal stop* (``goal_energy > 0``): an environment whose latent energy to the goal (the mean squared
-  latent distance) is below ``goal_energy`` executes zero actions; calibrate the threshold on training
-  data with :func:`jepa_world.planning.goal_stop.calibrate_goal_energy`.
+- *goal stop* (``goal_energy > 0``): the agent encodes every observation (not only at replans) and an
+  environment whose latent energy to the goal (the mean squared latent distance) is below ``goal_energy``
+  executes zero actions; calibrate the threshold on training data with
+  :func:`jepa_world.planning.goal_stop.calibrate_goal_energy`.
 
 Examples:
     >>> import torch
@@ -85,7 +86,7 @@ class MPCConfig:
     """How the warm start is padded after dropping consumed actions: 'last' repeats the final action, 'zero'."""
     goal_energy: float = 0.0
     """Goal stop (0 = off): execute zero actions while the agent's own latent energy to the goal (mean squared
-    latent distance) is below this; decided from latents only (calibrate with planning.goal_stop)."""
+    latent distance, checked at every step) is below this; decided from latents only (planning.goal_stop)."""
     stall_ratio: float = 0.0
     """Escape stalls the model did not predict (0 = off): at a replan, an environment whose latent moved less
     than stall_ratio x the displacement the model predicted for the executed actions (e.g. pinned on a wall
@@ -171,12 +172,13 @@ class MPCAgent:
         if obs.shape[0] != self.num_envs:
             raise ValueError(f"MPCAgent.act got {obs.shape[0]} observations for {self.num_envs} episodes")
         k = self.t % self.config.replan_every  # steps executed since the last plan
-        if k == 0:
-            self._replan(obs)
+        z = self._replan(obs) if k == 0 else None
         plan = self.plan
         assert plan is not None
         action = self.escape.action(plan[:, k // self.config.action_repeat].detach().cpu(), k)  # (N, A)
         if self.config.goal_energy > 0:
+            z = _encode(self.world_model, obs) if z is None else z
+            self.stopped = (latent_energy(z, self.goal) < self.config.goal_energy).cpu()
             action = torch.where(self.stopped[:, None], torch.zeros_like(action), action)
         self.escape.executed(action)
         self.t += 1
@@ -187,7 +189,8 @@ class MPCAgent:
         """(N,) unpredicted stalls escaped per episode (``stall_ratio`` > 0), else None."""
         return self.escape.counts if self.escape.on else None
 
-    def _replan(self, obs: Tensor) -> None:
+    def _replan(self, obs: Tensor) -> Tensor:
+        """Encode obs (N, C, H, W), plan from it (warm-started) -> its latent z (N, D)."""
         plan = self.plan
         warm = None if plan is None else shift_warm_start(plan, shift=self.config.consumed, fill=self.config.warm_fill)
         start = time.perf_counter()
@@ -196,12 +199,11 @@ class MPCAgent:
         _sync(result.actions)
         self.replan_ms.append((time.perf_counter() - start) * 1e3)
         self.escape.check(self.world_model, z)
-        if self.config.goal_energy > 0:
-            self.stopped = (latent_energy(z, self.goal) < self.config.goal_energy).cpu()
         self.plan = result.actions.detach()
         _check_horizon(self.plan, self.config)
         if self.recording:
             self._record(z, result)
+        return z
 
     def _record(self, z: Tensor, result: PlanResult) -> None:
         """Decode and store the plan just made (and a hierarchical plan's subgoals); time kept out of timings."""
