@@ -75,7 +75,8 @@ class TrainConfig:
 def _problems(cfg: TrainConfig) -> list[str]:
     checks = [
         (cfg.steps >= 1, f"steps must be >= 1, got {cfg.steps}"),
-        (math.isfinite(cfg.lr) and cfg.lr > 0, f"lr must be a finite number > 0, got {cfg.lr}"),
+        (cfg.lr > 0, f"lr must be > 0, got {cfg.lr}"),
+        (math.isfinite(cfg.lr), f"lr must be finite, got {cfg.lr}"),
         (cfg.weight_decay >= 0, f"weight_decay must be >= 0, got {cfg.weight_decay}"),
         (_valid_betas(cfg.betas), f"betas must be two numbers in [0, 1), got {cfg.betas!r}"),
         (cfg.warmup_steps >= 0, f"warmup_steps must be >= 0, got {cfg.warmup_steps}"),
