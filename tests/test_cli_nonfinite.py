@@ -56,3 +56,17 @@ def test_lr_must_be_finite_and_positive(lr, tmp_path):
                             *QUIET, *WORLD_MODEL])
     assert r.exit_code == 2 and "lr" in r.output, r.output
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_free_fraction_loss_propagates_nan_instead_of_raising():
+    import torch
+    from torch.nn import functional as F
+
+    from jepa_world.objectives.free_fraction import free_fraction_loss
+
+    p, o = torch.tensor([0.2, 0.7, 1.0]), torch.tensor([0.0, 0.5, 1.0])
+    reference = F.binary_cross_entropy(p.clamp(1e-5, 1 - 1e-5), o)
+    assert torch.allclose(free_fraction_loss(p, o), reference)
+    nan = float("nan")
+    assert torch.isnan(free_fraction_loss(torch.tensor([nan, 0.5]), torch.tensor([0.5, 0.5])))
+    assert torch.isnan(free_fraction_loss(torch.tensor([0.5, 0.5]), torch.tensor([0.5, nan])))
