@@ -40,15 +40,23 @@ tiny() {  # tiny overrides of a preset's family (keys from `jepa-world train --p
   esac
 }
 
-presets=$("$BIN/jepa-world" presets | awk '{print $1}')
-for preset in $presets; do
-  overrides=$(tiny "$preset")
+run_preset() {  # one training step of preset $1 through the console script; its log on failure
+  local overrides t0
+  overrides=$(tiny "$1") || return 1
   t0=$(date +%s)
   # shellcheck disable=SC2086  # the overrides are words
-  "$BIN/jepa-world" train --preset "$preset" --run-dir "runs/$preset" $QUIET $overrides > "train-$preset.log" 2>&1 \
-    || { cat "train-$preset.log"; echo "wheel-smoke: preset $preset failed"; exit 1; }
-  echo "wheel-smoke: $preset trained one step in $(( $(date +%s) - t0 )) s"
-done
+  if ! "$BIN/jepa-world" train --preset "$1" --run-dir "runs/$1" $QUIET $overrides > "train-$1.log" 2>&1; then
+    cat "train-$1.log"; echo "wheel-smoke: preset $1 failed"; return 1
+  fi
+  echo "wheel-smoke: $1 trained one step in $(( $(date +%s) - t0 )) s"
+}
+export -f run_preset tiny
+export BIN QUIET WORLD_MODEL
+
+presets=$("$BIN/jepa-world" presets | awk '{print $1}')
+test -n "$presets" || { echo "wheel-smoke: 'jepa-world presets' listed nothing"; exit 1; }
+# two at a time (one torch thread each): the 2-core CI machine is otherwise idle after `make test`
+printf '%s\n' $presets | xargs -P "${SMOKE_JOBS:-2}" -I{} bash -c 'run_preset "$1"' _ {}
 
 # shellcheck disable=SC2086
 "$BIN/jepa-world" demo --run-dir runs/demo --episodes 1 $QUIET $WORLD_MODEL
