@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint wheel-smoke bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check jepa_world tests bench
 	$(BIN)/pytest -q -n 2 --doctest-modules jepa_world tests
+
+# The built wheel in a fresh venv outside the source tree: one step of every preset and the demo (.ci/run).
+wheel-smoke:
+	.ci/wheel_smoke.sh $(PY)
 
 lint: $(STAMP)
 	$(BIN)/ruff check jepa_world tests bench

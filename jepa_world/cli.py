@@ -10,35 +10,60 @@ from typing import Annotated
 
 import typer
 
-from jepa_world.config import ConfigError
+from jepa_world.errors import UserError, user_errors
+from jepa_world.output_paths import check_output_dir, check_output_file
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="JEPA world models and planning in representation space, CPU first.")
 data_app = typer.Typer(no_args_is_help=True, help="Offline trajectory datasets.")
 app.add_typer(data_app, name="data")
 
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, ConfigError, FileNotFoundError, RuntimeError)
+
+_DEBUG = {"on": False}
+"""Whether this command line asked for --debug (set by the top-level callback on every invocation)."""
+
+
+@app.callback()
+def global_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error instead of one line.")]
+    = False,
+) -> None:
+    """JEPA world models and planning in representation space, CPU first."""
+    _DEBUG["on"] = debug
 
 
 def friendly(fn):
-    """Turn user errors into one clear line on stderr and exit code 2 (no traceback)."""
+    """Turn user errors (``errors.user_errors``) into one line on stderr and exit code 2; other exceptions are
+    bugs and keep their traceback. ``--debug`` shows the traceback of user errors too."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except USER_ERRORS as e:
-            typer.secho(f"error: {e}", fg="red", err=True)
+        except Exception as e:
+            if _DEBUG["on"] or not isinstance(e, user_errors()):
+                raise
+            message = " ".join(str(e).split()) or type(e).__name__  # one line, whatever the message
+            typer.secho(f"error: {message}", fg="red", err=True)
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+def _env_name(name: str, canonical: tuple[str, ...]) -> str:
+    """An environment name in either spelling (two-rooms or two_rooms) -> the one in ``canonical``."""
+    by_key = {c.replace("-", "_"): c for c in canonical}
+    key = name.strip().lower().replace("-", "_")
+    if key not in by_key:
+        raise UserError(f"unknown environment {name!r}; expected one of {', '.join(canonical)}")
+    return by_key[key]
 
 
 @data_app.command("generate")
 @friendly
 def data_generate(
     out: Annotated[Path, typer.Option("--out", help="Output directory (created; must not exist or be empty).")],
-    env: Annotated[str, typer.Option(help="Environment: two-rooms.")] = "two-rooms",
+    env: Annotated[str, typer.Option(help="Environment: two-rooms (or two_rooms).")] = "two-rooms",
     num: Annotated[int, typer.Option(help="Number of trajectories.")] = 100_000,
     length: Annotated[int, typer.Option(help="Frames per trajectory (T+1).")] = 17,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 0,
@@ -49,12 +74,12 @@ def data_generate(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing non-empty --out.")] = False,
 ) -> None:
     """Generate an offline dataset of random-walk trajectories."""
-    from jepa_world.data.build import build_dataset
+    from jepa_world.data.build import ENVS, build_dataset
     from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 
     cfg = TwoRoomsDataConfig(length=length, fixed_wall=fixed_wall)
     path = build_dataset(out, num=num, config=cfg, seed=seed, shard_size=shard_size, store_obs=store_obs,
-                         overwrite=overwrite, env=env, progress=sys.stderr.isatty())
+                         overwrite=overwrite, env=_env_name(env, ENVS), progress=sys.stderr.isatty())
     typer.echo(f"wrote {num} trajectories of {length} frames to {path}")
 
 
@@ -63,7 +88,7 @@ def data_generate(
 def data_show(
     directory: Annotated[Path, typer.Argument(help="A dataset directory.")],
     out: Annotated[Path | None, typer.Option(help="Where to write PNG/GIF (default: DIR/preview).")] = None,
-    count: Annotated[int, typer.Option(help="Trajectories to show.")] = 8,
+    count: Annotated[int, typer.Option(help="Trajectories to show (>= 1).")] = 8,
     seed: Annotated[int, typer.Option(help="Which trajectories (random pick).")] = 0,
 ) -> None:
     """Write a PNG grid and a GIF of a few trajectories, and print dataset statistics."""
@@ -73,8 +98,10 @@ def data_show(
     from jepa_world.data.shards import load_trajectories
     from jepa_world.data.stats import dataset_stats
 
+    if count < 1:
+        raise UserError(f"--count must be >= 1, got {count}")
+    out = check_output_dir(out or Path(directory) / "preview", "--out")
     traj, meta = load_trajectories(directory)
-    out = out or Path(directory) / "preview"
     rows = torch.randperm(len(traj), generator=torch.Generator().manual_seed(seed))[:count]
     png = trajectory_grid_png(subset(traj, rows), out / "trajectories.png", count=count)
     gif = trajectory_gif(subset(traj, rows), out / "trajectories.gif", count=count)
@@ -85,11 +112,18 @@ def data_show(
 # --- training, evaluation, planning --------------------------------------------------------------
 
 def _split_overrides(items: list[str] | None) -> list[str]:
+    """Overrides as given, with ``env=`` in either spelling (two-rooms or two_rooms) made the config's."""
     items = list(items or [])
     bad = [x for x in items if "=" not in x]
     if bad:
         raise ValueError(f"overrides must look like key=value, got {bad}")
-    return items
+    return [f"env={_env_name(x[4:], ('two_rooms', 'maze'))}" if x.startswith("env=") else x for x in items]
+
+
+def _echo_fields(rows: list[tuple[str, object, str]]) -> None:
+    """Print (key, value, doc) rows as `key = value    # first line of doc`."""
+    for key, value, doc in rows:
+        typer.echo(f"{key} = {value!r}    # {doc.splitlines()[0] if doc else ''}")
 
 
 @app.command("presets")
@@ -106,9 +140,10 @@ def presets_cmd() -> None:
 @friendly
 def train_cmd(
     preset: Annotated[str, typer.Option(help="Preset name (see `jepa-world presets`).")] = "two-rooms",
-    run_dir: Annotated[Path | None, typer.Option(help="Run directory (default runs/PRESET).")] = None,
+    run_dir: Annotated[Path | None, typer.Option("--run-dir", "--out", help="Run directory (default runs/PRESET).")]
+    = None,
     overrides: Annotated[list[str] | None, typer.Argument(
-        help="Config overrides key=value, e.g. train.steps=500 model.predictor.kind=gru.")] = None,
+        help="Config overrides key=value (see --show-config), e.g. train.steps=500 batch_size=32.")] = None,
     show_config: Annotated[bool, typer.Option(help="Print every config field with its doc and exit.")] = False,
     force: Annotated[bool, typer.Option(help="Resume although the settings differ from the checkpoint's, or start "
                                              "over where an exported model / metrics would be overwritten.")]
@@ -122,11 +157,10 @@ def train_cmd(
     spec = get_preset(preset)
     cfg = apply_overrides(spec.config(), _split_overrides(overrides))
     if show_config:
-        for key, value, doc in list_fields(cfg):
-            typer.echo(f"{key} = {value!r}    # {doc.splitlines()[0] if doc else ''}")
+        _echo_fields(list_fields(cfg))
         return
+    out = check_output_dir(run_dir or Path("runs") / preset, "--run-dir")
     run = spec.build(cfg)
-    out = run_dir or Path("runs") / preset
     result = train(run.method, run.source, run.train, run_dir=out, kind=run.kind, model_config=run.model_config,
                    batch_size=run.batch_size, callbacks=run.callbacks, settings=to_dict(cfg), force=force)
     shown = {k: round(v, 4) for k, v in result.last_metrics.items() if k.startswith(("train/loss", "train/probe"))}
@@ -181,10 +215,20 @@ def _oracle(cfg):
     return model, model.probe
 
 
+def _show_eval_config(cfg) -> None:
+    """Print every PlanningEvalConfig field, the planner's own as planner.FIELD."""
+    from jepa_world.config import list_fields
+    from jepa_world.planning.registry import planner_config_cls
+
+    planner_cfg = planner_config_cls(cfg.planner)(**cfg.planner_overrides)
+    _echo_fields([row for row in list_fields(cfg) if row[0] != "planner_overrides"]
+                 + list_fields(planner_cfg, "planner."))
+
+
 @app.command("eval")
 @friendly
 def eval_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory of a trained world model.")],
+    run: Annotated[Path | None, typer.Argument(help="Run directory of a trained world model.")] = None,
     planner: Annotated[str, typer.Option(help="hierarchical | mppi | cem | gradient.")] = "hierarchical",
     episodes: Annotated[int, typer.Option(help="Goal-reaching episodes (start and goal in opposite rooms).")] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the episode set.")] = 0,
@@ -193,12 +237,26 @@ def eval_cmd(
     png: Annotated[Path | None, typer.Option(help="Write a summary PNG here.")] = None,
     oracle: Annotated[bool, typer.Option(help="Plan with the ground-truth model instead (upper bound).")] = False,
     overrides: Annotated[list[str] | None, typer.Argument(
-        help="key=value: planner.horizon=12, mpc.replan_every=8, cost=l2, fixed_wall=true, env=maze.")] = None,
+        help="key=value (see --show-config): planner.horizon=12, mpc.replan_every=8, cost=l2, env=maze.")] = None,
+    show_config: Annotated[bool, typer.Option(
+        help="Print every evaluation config field with its doc and exit (before a run's own env is applied).")]
+    = False,
 ) -> None:
     """Plan to goals in Two Rooms (or the maze: env=maze) with a trained world model; print success rate and timings."""
     from jepa_world.eval.planning import evaluate_planning, save_summary_png
 
-    model, probe, cfg = _planned_model(run, oracle, planner, episodes, seed, num_envs, _split_overrides(overrides))
+    if run is not None and "=" in run.name:  # RUN is optional (--show-config, --oracle): a key=value is an override
+        run, overrides = None, [str(run), *(overrides or [])]
+    items = _split_overrides(overrides)
+    if show_config:
+        _show_eval_config(_planning_config(planner, episodes, seed, num_envs, items))
+        return
+    if run is None and not oracle:
+        raise UserError("missing RUN: the run directory of a trained world model (or --oracle)")
+    for path, option in ((json_out, "--json"), (png, "--png")):
+        if path is not None:
+            check_output_file(path, option)
+    model, probe, cfg = _planned_model(run, oracle, planner, episodes, seed, num_envs, items)
     report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty())
     typer.echo(report.table())
     if json_out:
@@ -214,7 +272,7 @@ def eval_cmd(
 @friendly
 def plan_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory of a trained world model.")],
-    gif: Annotated[Path, typer.Option(help="Write the episode's GIF here.")] = Path("plan.gif"),
+    gif: Annotated[Path | None, typer.Option(help="Write the episode's GIF here (default RUN/episode.gif).")] = None,
     planner: Annotated[str, typer.Option(help="hierarchical | mppi | cem | gradient.")] = "hierarchical",
     seed: Annotated[int, typer.Option(help="Seed of the episode.")] = 0,
     oracle: Annotated[bool, typer.Option(help="Plan with the ground-truth model instead.")] = False,
@@ -223,7 +281,9 @@ def plan_cmd(
     """Plan one episode and write a GIF: observation, goal, executed path, planned latent path (decoded)."""
     from jepa_world.eval.planning import evaluate_planning, save_episode_gif
 
-    model, probe, cfg = _planned_model(run, oracle, planner, 1, seed, 1, _split_overrides(overrides))
+    items = _split_overrides(overrides)
+    gif = check_output_file(gif or run / "episode.gif", "--gif")
+    model, probe, cfg = _planned_model(run, oracle, planner, 1, seed, 1, items)
     report = evaluate_planning(model, cfg, probe=probe)
     gif.parent.mkdir(parents=True, exist_ok=True)
     save_episode_gif(report.results[0], 0, str(gif))
@@ -241,6 +301,8 @@ def eval_probe_cmd(
     """Linear-probe and k-NN accuracy of a run's frozen representation (protocol in docs/ssl.md)."""
     from jepa_world.eval.ssl_run import eval_probe_run
 
+    if json_out is not None:
+        check_output_file(json_out, "--json")
     out = eval_probe_run(run, baseline=baseline)
     line = (f"linear probe {out['linear_acc']:.4f}  k-NN {out['knn_acc']:.4f}  "
             f"effective rank {out['effective_rank']:.1f}")
@@ -263,6 +325,9 @@ def diagnose_cmd(
     """Collapse diagnostics of a run: verdict, reasons, metrics, per-epoch history, singular-value spectrum PNG."""
     from jepa_world.eval.ssl_run import diagnose_run, format_diagnosis
 
+    for path, option in ((png, "--png"), (json_out, "--json")):
+        if path is not None:
+            check_output_file(path, option)
     out = diagnose_run(run, png)
     typer.echo(format_diagnosis(out))  # verdict, reasons, test-set metrics, per-epoch history, PNG path
     if json_out:
@@ -287,6 +352,9 @@ def eval_video_cmd(
 
     cfg = apply_overrides(VideoEvalConfig(), _split_overrides(overrides))
     gif_path = None if gif is not None and gif.name.lower() == "none" else gif or run / "rollout.gif"
+    for path, option in ((json_out, "--json"), (gif_path, "--gif"), (png, "--png")):
+        if path is not None:
+            check_output_file(path, option)
     out = eval_video_run(run, cfg, gif=gif_path, png=png or run / "horizons.png")
     for name, metrics in [("predicted", out["predicted"]), ("copy_last", out["copy_last"]),
                           *([("random_init", out["random_init"]["predicted"])] if "random_init" in out else []),
@@ -304,14 +372,16 @@ def eval_video_cmd(
 @app.command("demo")
 @friendly
 def demo(
-    out: Annotated[Path, typer.Option(help="Run directory.")] = Path("runs/two-rooms"),
+    out: Annotated[Path, typer.Option("--run-dir", "--out", help="Run directory.")] = Path("runs/two-rooms"),
     episodes: Annotated[int, typer.Option(help="Evaluation episodes.")] = 100,
     overrides: Annotated[list[str] | None, typer.Argument(help="Preset overrides key=value.")] = None,
 ) -> None:
     """The main job: train the default world model (`--preset two-rooms`) on CPU, then plan to goals."""
+    for name in ("eval.json", "eval.png", "episode.gif"):
+        check_output_file(check_output_dir(out, "--run-dir") / name, "--run-dir")
     train_cmd(preset="two-rooms", run_dir=out, overrides=overrides, show_config=False)
     eval_cmd(run=out, planner="hierarchical", episodes=episodes, seed=0, num_envs=100, json_out=out / "eval.json",
-             png=out / "eval.png", oracle=False, overrides=None)
+             png=out / "eval.png", oracle=False, overrides=None, show_config=False)
     plan_cmd(run=out, gif=out / "episode.gif", planner="hierarchical", seed=0, oracle=False, overrides=None)
 
 

@@ -127,6 +127,8 @@ class RayMarchPredictor(nn.Module):
         product of sigmoid(-s * logit). C candidates of one environment share its map without copying it."""
         k, r = self.config.keypoints, self.config.samples
         grid = (u_kp[:, :, None] + u_steps).reshape(scaled.shape[0], -1, 1, 2)  # (N, C*K*R, 1, 2)
+        if grid.requires_grad:  # grid_sample's CPU backward segfaults on a NaN grid (a diverging run); exact
+            grid = grid.nan_to_num(0.0, 2.0, -2.0).clamp(-2.0, 2.0)  # for finite points: border padding
         logits = F.grid_sample(scaled, grid, mode="bilinear", padding_mode="border", align_corners=False)
         return transmittance_fraction(torch.sigmoid(logits.view(-1, k, r)))
 

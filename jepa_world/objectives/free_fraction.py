@@ -30,7 +30,6 @@ Examples:
 from __future__ import annotations
 
 from torch import Tensor
-from torch.nn import functional as F
 
 NORMALIZE = ("none", "median")
 """How observed ratios are normalised before clipping (see the module docstring)."""
@@ -54,10 +53,15 @@ def observed_free_fraction(displacement: Tensor, commanded: Tensor, *, normalize
 
 
 def free_fraction_loss(predicted: Tensor, observed: Tensor, eps: float = 1e-5) -> Tensor:
-    """Binary cross-entropy between predicted and observed free fractions (same shapes) -> () scalar."""
+    """Binary cross-entropy between predicted and observed free fractions (same shapes) -> () scalar.
+
+    Written out rather than ``F.binary_cross_entropy``, which raises on a NaN input or target: a diverging
+    run then gets a NaN loss here and the training loop's own non-finite check names the problem.
+    """
     if predicted.shape != observed.shape:
         raise ValueError(f"free_fraction_loss: shapes differ, {tuple(predicted.shape)} vs {tuple(observed.shape)}")
-    return F.binary_cross_entropy(predicted.clamp(eps, 1.0 - eps), observed)
+    p = predicted.clamp(eps, 1.0 - eps)
+    return -(observed * p.log() + (1.0 - observed) * (1.0 - p).log()).mean()
 
 
 def collision_prior(predicted: Tensor) -> Tensor:

@@ -11,6 +11,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -75,6 +76,7 @@ def _problems(cfg: TrainConfig) -> list[str]:
     checks = [
         (cfg.steps >= 1, f"steps must be >= 1, got {cfg.steps}"),
         (cfg.lr > 0, f"lr must be > 0, got {cfg.lr}"),
+        (math.isfinite(cfg.lr), f"lr must be finite, got {cfg.lr}"),
         (cfg.weight_decay >= 0, f"weight_decay must be >= 0, got {cfg.weight_decay}"),
         (_valid_betas(cfg.betas), f"betas must be two numbers in [0, 1), got {cfg.betas!r}"),
         (cfg.warmup_steps >= 0, f"warmup_steps must be >= 0, got {cfg.warmup_steps}"),

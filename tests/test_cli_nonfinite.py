@@ -1,0 +1,72 @@
+"""A diverging learning rate ends every preset with the loop's one-line non-finite message, never a traceback."""
+
+import pytest
+from typer.testing import CliRunner
+
+from jepa_world.cli import app
+from jepa_world.presets import PRESETS, load_builtin_presets
+
+runner = CliRunner()
+
+load_builtin_presets()
+QUIET = ["train.steps=2", "train.progress=false", "train.tensorboard=false", "train.warmup_steps=0"]
+WORLD_MODEL = ["model.idm_hidden=16", "batch_size=4", "data.length=3", "model.encoder.map_channels=4",
+               "model.encoder.map_size=8", "model.predictor.map_size=8"]
+TINY = {
+    "two-rooms-mlp": ["model.idm_hidden=16", "batch_size=4", "data.length=3", "model.encoder.channels=(4,8)",
+                      "model.encoder.embed_dim=8", "model.encoder.keypoints=4", "model.encoder.flat_dims=3",
+                      "model.predictor.latent_dim=8", "model.predictor.hidden=16"],
+    "ijepa": ["data.image_size=16", "model.encoder.image_size=16", "model.encoder.patch_size=4",
+              "model.encoder.dim=32", "model.encoder.depth=1", "model.encoder.heads=2", "model.predictor.dim=32",
+              "model.predictor.depth=1", "model.predictor.heads=2", "batch_size=8", "probe.every=1000"],
+    "ssl": ["data.image_size=16", "model.backbone.vit.patch_size=4", "model.backbone.vit.dim=32",
+            "model.backbone.vit.depth=1", "model.backbone.vit.heads=2", "batch_size=16"],
+    "video": ["batch_size=4", "data.num_frames=4"],
+}
+"""Tiny overrides per preset family (see `jepa-world train --preset P --show-config`)."""
+
+
+def tiny(preset: str) -> list[str]:
+    if preset in ("two-rooms", "two-rooms-fixed", "maze"):
+        return WORLD_MODEL
+    if preset == "two-rooms-mlp":
+        return TINY["two-rooms-mlp"]
+    if preset.startswith("ijepa"):
+        return TINY["ijepa"]
+    return TINY["video"] if preset.startswith("video") else TINY["ssl"]
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_huge_lr_ends_with_the_loops_message(preset, tmp_path):
+    r = runner.invoke(app, ["train", "--preset", preset, "--run-dir", str(tmp_path / "run"), "train.lr=1e30",
+                            *QUIET, *tiny(preset)])
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    if r.exit_code == 0:
+        assert "finished at step 2" in r.output
+    else:
+        assert r.exit_code == 2, r.output
+        errors = [line for line in r.output.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "non-finite" in errors[0], r.output
+        assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("lr", ["inf", "nan", "-1", "0"])
+def test_lr_must_be_finite_and_positive(lr, tmp_path):
+    r = runner.invoke(app, ["train", "--preset", "two-rooms", "--run-dir", str(tmp_path / "run"), f"train.lr={lr}",
+                            *QUIET, *WORLD_MODEL])
+    assert r.exit_code == 2 and "lr" in r.output, r.output
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_free_fraction_loss_propagates_nan_instead_of_raising():
+    import torch
+    from torch.nn import functional as F
+
+    from jepa_world.objectives.free_fraction import free_fraction_loss
+
+    p, o = torch.tensor([0.2, 0.7, 1.0]), torch.tensor([0.0, 0.5, 1.0])
+    reference = F.binary_cross_entropy(p.clamp(1e-5, 1 - 1e-5), o)
+    assert torch.allclose(free_fraction_loss(p, o), reference)
+    nan = float("nan")
+    assert torch.isnan(free_fraction_loss(torch.tensor([nan, 0.5]), torch.tensor([0.5, 0.5])))
+    assert torch.isnan(free_fraction_loss(torch.tensor([0.5, 0.5]), torch.tensor([0.5, nan])))

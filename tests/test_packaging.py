@@ -1,0 +1,59 @@
+"""A plain `pip install jepa-world` has what the library imports; CI smoke-tests the built wheel."""
+
+import ast
+import re
+import sys
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imported_top_level_modules() -> set[str]:
+    """Top-level names of every module imported anywhere in jepa_world (function-level imports included)."""
+    names = set()
+    for path in (ROOT / "jepa_world").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"jepa_world"}
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _declared(extra: str | None = None) -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] if extra is None else project["optional-dependencies"][extra]
+    return {_normalized(re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0]) for d in deps}
+
+
+def test_every_imported_package_is_a_runtime_dependency():
+    dists = packages_distributions()
+    imported = _imported_top_level_modules()
+    unknown = sorted(m for m in imported if m not in dists)
+    assert not unknown, f"imported by jepa_world but not installed here: {unknown}"
+    needed = {_normalized(dists[m][0]) for m in imported}
+    missing = sorted(needed - _declared())
+    assert not missing, f"jepa_world imports these but pyproject's dependencies lack them: {missing}"
+
+
+def test_torch_is_installed_first_and_pinned_in_the_wheel_smoke():
+    script = (ROOT / ".ci" / "wheel_smoke.sh").read_text()
+    torch_at = script.index("install --quiet torch==2.13.0")
+    assert torch_at < script.index(".whl"), "torch must be installed (pinned) before the wheel"
+    assert re.search(r'/jepa-world"? presets', script) and re.search(r'/jepa-world"? demo', script)
+    assert re.search(r'/jepa-world"? train --preset', script), "every preset goes through the console script"
+
+
+def test_ci_runs_the_wheel_smoke_after_the_tests():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.index("make test") < ci.index("wheel-smoke")
+    assert "wheel-smoke:" in (ROOT / "Makefile").read_text()
