@@ -78,8 +78,6 @@ def test_multi_line_messages_are_joined_into_one(monkeypatch):
     one_line_error(runner.invoke(app, ["train"]), "first line second line")
 
 
-@pytest.mark.xfail(reason="needs the config.json type validation being added to jepa_world/config.py (a TypeError "
-                   "from deep inside the model today); remove this marker when it lands", strict=False)
 def test_wrongly_typed_config_json_is_one_line(tmp_path):
     run = tmp_path / "run"
     r = runner.invoke(app, ["train", "--run-dir", str(run), "train.steps=1", *WORLD_MODEL])

@@ -103,7 +103,7 @@ def test_eval_config_for_the_maze():
     with pytest.raises(ValueError, match="env"):
         PlanningEvalConfig(env="house")
     assert default_eval_config("hierarchical").planner_overrides == {}
-    assert default_eval_config("mppi").mpc.action_repeat == 10
+    assert default_eval_config("mppi").mpc.action_repeat == 5 and default_eval_config("mppi").goal_stop
 
 
 def test_oracle_hold_makes_flat_planning_exact_and_fast():

@@ -115,8 +115,8 @@ def test_oracle_mpc_reaches_goals_through_the_door():
     planner = make_planner("mppi", ChunkedWorldModel(oracle, 10), goal_distance_cost("l2", reduce="last"),
                            horizon=10, num_samples=64, iterations=3)
     eps = sample_episodes(n, generator=torch.Generator().manual_seed(0))
-    # the agent stops where its own energy (oracle latents: mse over (x, y, wall_x, door_y)) says it is ~2 px away
-    config = MPCConfig(replan_every=10, action_repeat=10, warm_fill="zero", goal_energy=1.0)
+    # the agent stops where its own energy (oracle latents: mse over (x, y, wall_x, door_y)) says it is < 4 px away
+    config = MPCConfig(replan_every=10, action_repeat=10, warm_fill="zero", goal_energy=4.0)
     env = TwoRoomsBatch(n, TwoRoomsConfig(physics="strict", walls="arena"))
     result = run_mpc(env, oracle, planner, episodes=eps, config=config, record=True, probe=oracle.probe)
     assert result.success_first_hit.float().mean() >= 0.9 and result.success.float().mean() >= 0.9

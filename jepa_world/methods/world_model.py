@@ -141,7 +141,7 @@ class JEPAWorldModel(nn.Module):
     def decode_position(self, z: Tensor) -> Tensor:
         """The probe's position estimate (px): z (..., D) -> (..., 2)."""
         if self.probe is None:
-            raise RuntimeError("this world model was trained without a position probe (probe=false)")
+            raise ValueError("this world model was trained without a position probe (probe=false)")
         return self.probe(z) * POSITION_SCALE + POSITION_CENTER
 
     # --- training -------------------------------------------------------------------------------
