@@ -209,8 +209,8 @@ class PlanningReport:
 
 
 def hierarchical_mpc() -> MPCConfig:
-    """The loop the hierarchical planner's defaults were measured with: 5-step actions, replanning every 5 steps,
-    stall escapes on (docs/world_model.md: 0.977 vs 0.960 success on 300 Two Rooms episodes)."""
+    """The loop the hierarchical planner's defaults were tuned with: 5-step actions, replanning every 5 steps,
+    stall escapes on (docs/hierarchical.md)."""
     return MPCConfig(replan_every=5, action_repeat=5, warm_fill="zero", stall_ratio=0.5, escape_steps=5)
 
 

@@ -3,9 +3,9 @@
 An agent that should stop at its goal may only decide so from what it computes itself. Its energy to
 the goal is the mean squared latent distance ``E(z, g) = mean_D (z - g)^2`` (the ``mse`` planning cost
 of one step). The threshold is calibrated on training trajectories alone: the ``quantile`` of the
-energy between frames ``k`` steps apart. With the Two Rooms random walks (mean step 1 px) and k = 2
-this reads "about as close as two steps of motion", inside the 4.5 px success radius, and uses no
-position label.
+energy between frames ``k`` steps apart. With the Two Rooms random walks (mean step 1 px) and the
+evaluation's k = 4 this reads "about as close as four steps of motion", inside the 4.5 px success
+radius, and uses no position label.
 
 Examples:
     >>> import torch
