@@ -9,17 +9,13 @@ of :mod:`jepa_world.eval.protocols`. Only the goal *observation* crosses over, a
 Examples:
     >>> import torch
     >>> from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, sample_episodes
+    >>> from jepa_world.eval.planning import PlanningEvalConfig, build_planner
     >>> from jepa_world.methods.oracle import TwoRoomsOracle
-    >>> from jepa_world.planning.chunked import ChunkedWorldModel
-    >>> from jepa_world.planning.costs import goal_distance_cost
-    >>> from jepa_world.planning.mpc import MPCConfig
-    >>> from jepa_world.planning.registry import make_planner
+    >>> cfg = PlanningEvalConfig(planner_overrides={"horizon": 10, "num_samples": 32, "iterations": 2},
+    ...                          mpc=MPCConfig(replan_every=25, action_repeat=5))
     >>> oracle = TwoRoomsOracle()
-    >>> planner = make_planner("mppi", ChunkedWorldModel(oracle, 5), goal_distance_cost(reduce="last"),
-    ...                        horizon=10, num_samples=32, iterations=2)
-    >>> episodes = sample_episodes(2, generator=torch.Generator().manual_seed(0))
-    >>> result = run_mpc(TwoRoomsBatch(2), oracle, planner, episodes=episodes,
-    ...                  config=MPCConfig(replan_every=25, action_repeat=5))
+    >>> result = run_mpc(TwoRoomsBatch(2), oracle, build_planner(oracle, cfg), config=cfg.mpc,
+    ...                  episodes=sample_episodes(2, generator=torch.Generator().manual_seed(0)))
     >>> result.distances.shape, len(result.replan_ms), result.success.shape, result.success_first_hit.shape
     (torch.Size([2, 201]), 8, torch.Size([2]), torch.Size([2]))
 """
