@@ -54,8 +54,6 @@ ALLOWED: set[tuple[str, str]] = {
     ("jepa_world.eval.ssl_run", "jepa_world.train.logger"),
     ("jepa_world.eval.ssl_run", "jepa_world.train.loop"),
     ("jepa_world.eval.video_run", "jepa_world.presets"),
-    # the image probe is a training callback (train.protocol.Callback); fix: move the callback adapter to train/.
-    ("jepa_world.eval.image_probe", "jepa_world.train.protocol"),
 }
 """Known violations, (importer, imported) module pairs: remove each one fixed, never add one."""
 
