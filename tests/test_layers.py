@@ -32,11 +32,6 @@ HELPERS = {"config": "base", "errors": "base", "gym_registration": "envs", "__in
 """Top-level modules of ``jepa_world/`` and the layer each sits in."""
 
 ALLOWED: set[tuple[str, str]] = {
-    # errors.user_errors() gathers the user-error types that data and train define, imported on demand;
-    # fix: define DatasetError, CheckpointError and NonFiniteLossError in errors.py and raise them from there.
-    ("jepa_world.errors", "jepa_world.data.shards"),
-    ("jepa_world.errors", "jepa_world.train.checkpoint"),
-    ("jepa_world.errors", "jepa_world.train.loop"),
     # Every trainer logs collapse diagnostics (DESIGN.md), which DESIGN.md places in eval/collapse.py;
     # fix: move the pure diagnostics (collapse, ssl_verdict) below methods, or inject them into the methods.
     ("jepa_world.methods.ijepa", "jepa_world.eval.ssl_verdict"),
