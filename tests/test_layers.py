@@ -1,5 +1,9 @@
 """DESIGN.md's layer rule: imports only go *up* the list of layers (data flows down it).
 
+The list is DESIGN.md's with one layer added, ``runs`` (loading run directories back into objects),
+between ``presets`` and ``cli``: it needs both the method rebuilders of presets and the checkpoints of
+train, and eval takes objects, not run directories (docs/architecture.md).
+
 Every module under ``jepa_world/`` is parsed with ``ast``; each ``import`` (at module level or inside a
 function) of another ``jepa_world`` module is checked against :data:`LAYERS`. A module may import its
 own layer and any layer before it in the list, never one after it.
@@ -24,7 +28,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "jepa_world"
 
 LAYERS = ("base", "envs", "data", "nn", "objectives", "methods", "baselines", "planning", "adapt", "eval", "train",
-          "presets", "cli")
+          "presets", "runs", "cli")
 """The layers, lowest first: a module imports only its own layer and layers before it."""
 
 HELPERS = {"config": "base", "errors": "base", "gym_registration": "envs", "__init__": "envs",
@@ -39,16 +43,6 @@ ALLOWED: set[tuple[str, str]] = {
     ("jepa_world.methods.keypoint_world_model", "jepa_world.eval.collapse"),
     ("jepa_world.methods.video_jepa", "jepa_world.eval.collapse"),
     ("jepa_world.methods.world_model", "jepa_world.eval.collapse"),
-    # eval loads run directories: checkpoints and logs (train) and the method rebuilders (presets);
-    # fix: move run loading (eval/runs.py, ssl_run.py, video_run.py) above presets, or hand eval built objects.
-    ("jepa_world.eval.runs", "jepa_world.presets"),
-    ("jepa_world.eval.runs", "jepa_world.train.checkpoint"),
-    ("jepa_world.eval.runs", "jepa_world.train.loop"),
-    ("jepa_world.eval.ssl_run", "jepa_world.presets"),
-    ("jepa_world.eval.ssl_run", "jepa_world.train.checkpoint"),
-    ("jepa_world.eval.ssl_run", "jepa_world.train.logger"),
-    ("jepa_world.eval.ssl_run", "jepa_world.train.loop"),
-    ("jepa_world.eval.video_run", "jepa_world.presets"),
 }
 """Known violations, (importer, imported) module pairs: remove each one fixed, never add one."""
 
