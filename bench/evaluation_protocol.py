@@ -25,7 +25,7 @@ import torch
 
 from jepa_world.config import apply_overrides
 from jepa_world.eval.planning import default_eval_config, evaluate_planning, trained_env_overrides
-from jepa_world.eval.runs import load_method
+from jepa_world.runs.load import load_method
 
 
 def oracle_of(cfg):

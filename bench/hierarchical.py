@@ -142,7 +142,7 @@ def _model(run: Path | None):
     if run is None:
         oracle = MazeOracle()
         return oracle, oracle.probe
-    from jepa_world.eval.runs import load_method
+    from jepa_world.runs.load import load_method
 
     model, _ = load_method(run, expected_kind="world_model")
     return model, model.decode_position

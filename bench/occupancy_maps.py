@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.two_rooms_render import render_trajectories
-from jepa_world.eval.runs import load_method
+from jepa_world.runs.load import load_method
 
 
 @torch.no_grad()

@@ -41,9 +41,9 @@ from jepa_world.config import apply_overrides
 from jepa_world.data.images.dataset import normalize
 from jepa_world.data.images.registry import load_image_splits
 from jepa_world.eval.probes import knn_accuracy, linear_probe
-from jepa_world.eval.ssl_run import diagnose_run, eval_probe_run
-from jepa_world.methods.ssl_presets import JOINT_METHODS
 from jepa_world.presets import get_preset
+from jepa_world.presets.ssl import JOINT_METHODS
+from jepa_world.runs.ssl_run import diagnose_run, eval_probe_run
 from jepa_world.train import read_metrics, train
 
 METHODS = ("ijepa", *JOINT_METHODS)

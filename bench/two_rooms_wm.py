@@ -21,8 +21,8 @@ from run_args import add_run_arguments, prepare_run
 
 from jepa_world.config import apply_overrides
 from jepa_world.eval.planning import default_eval_config, evaluate_planning
-from jepa_world.eval.runs import load_method
 from jepa_world.presets import get_preset
+from jepa_world.runs.load import load_method
 from jepa_world.train import train
 
 

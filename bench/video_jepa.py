@@ -25,8 +25,8 @@ import torch
 from run_args import add_run_arguments, prepare_run
 
 from jepa_world.config import apply_overrides
-from jepa_world.eval.video_run import VideoEvalConfig, eval_video_run
 from jepa_world.presets import get_preset
+from jepa_world.runs.video_run import VideoEvalConfig, eval_video_run
 from jepa_world.train import read_metrics, train
 
 

@@ -195,7 +195,7 @@ def _planned_model(run: Path, oracle: bool, planner: str, episodes: int, seed: i
         cfg = _planning_config(planner, episodes, seed, num_envs, overrides)
         return (*_oracle(cfg), cfg)
     from jepa_world.eval.planning import trained_env_overrides
-    from jepa_world.eval.runs import load_method
+    from jepa_world.runs.load import load_method
 
     model, config = load_method(run, expected_kind="world_model")
     items = trained_env_overrides(config["model"].get("env"), overrides)
@@ -299,7 +299,7 @@ def eval_probe_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")] = None,
 ) -> None:
     """Linear-probe and k-NN accuracy of a run's frozen representation (protocol in docs/ssl.md)."""
-    from jepa_world.eval.ssl_run import eval_probe_run
+    from jepa_world.runs.ssl_run import eval_probe_run
 
     if json_out is not None:
         check_output_file(json_out, "--json")
@@ -323,7 +323,7 @@ def diagnose_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")] = None,
 ) -> None:
     """Collapse diagnostics of a run: verdict, reasons, metrics, per-epoch history, singular-value spectrum PNG."""
-    from jepa_world.eval.ssl_run import diagnose_run, format_diagnosis
+    from jepa_world.runs.ssl_run import diagnose_run, format_diagnosis
 
     for path, option in ((png, "--png"), (json_out, "--json")):
         if path is not None:
@@ -348,7 +348,7 @@ def eval_video_cmd(
 ) -> None:
     """Probe digit locations in predicted representations at each horizon, vs copy-last and random init."""
     from jepa_world.config import apply_overrides
-    from jepa_world.eval.video_run import VideoEvalConfig, eval_video_run
+    from jepa_world.runs.video_run import VideoEvalConfig, eval_video_run
 
     cfg = apply_overrides(VideoEvalConfig(), _split_overrides(overrides))
     gif_path = None if gif is not None and gif.name.lower() == "none" else gif or run / "rollout.gif"

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from jepa_world.data.images.dataset import ImageDataset, ImageSplits
-from jepa_world.eval.image_probe import evaluate_encoder, probe_callback
+from jepa_world.eval.image_probe import evaluate_encoder
 from jepa_world.eval.probes import fit_logistic, knn_accuracy, knn_predict, linear_probe, predict_logistic
+from jepa_world.train.probe_callback import probe_callback
 
 
 def _gen(seed: int = 0) -> torch.Generator:

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from jepa_world.config import ConfigError, apply_overrides, field_docs, list_fields
-from jepa_world.eval.ssl_run import diagnose_run, eval_probe_run, format_diagnosis, load_ssl_run
-from jepa_world.methods.ssl_presets import JOINT_METHODS, SSL_DATASETS
 from jepa_world.presets import PRESETS, RunSpec, build_method, get_preset, load_builtin_presets
+from jepa_world.presets.ssl import JOINT_METHODS, SSL_DATASETS
+from jepa_world.runs.ssl_run import diagnose_run, eval_probe_run, format_diagnosis, load_ssl_run
 from jepa_world.train import train
 
 SSL_PRESETS = [f"{m}-{d}" for d in SSL_DATASETS for m in ("ijepa", *JOINT_METHODS)]

@@ -14,7 +14,7 @@ from jepa_world.data.video.moving_digits import MovingDigits, MovingDigitsConfig
 from jepa_world.eval.location_metrics import average_precision, matched_location_error
 from jepa_world.eval.location_probe import decode_locations, fit_ridge, location_heatmap
 from jepa_world.eval.video_horizons import evaluate_horizons
-from jepa_world.eval.video_run import verdicts
+from jepa_world.runs.video_run import verdicts
 
 
 @pytest.mark.parametrize("module", [metrics_mod, probe_mod])

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from jepa_world.methods.world_model import JEPAWorldModel, LossWeights, WorldModelConfig
-from jepa_world.methods.world_model_presets import measure_input_stats, two_rooms_config
 from jepa_world.nn.encoders import ImpalaConfig, ImpalaEncoder, SpatialSoftmax
 from jepa_world.nn.predictors import PredictorConfig, build_predictor
 from jepa_world.objectives.vicreg import temporal_vicreg_terms
+from jepa_world.presets.world_model import measure_input_stats, two_rooms_config
 
 
 def tiny_config(**kw) -> WorldModelConfig:

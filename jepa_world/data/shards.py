@@ -28,14 +28,11 @@ import numpy as np
 import torch
 
 from jepa_world.data.two_rooms_gen import Trajectories
+from jepa_world.errors import DatasetError
 
 FORMAT_VERSION = 1
 META = "meta.json"
 _KEYS = ("positions", "actions", "wall_x", "door_y", "steered")
-
-
-class DatasetError(RuntimeError):
-    """A dataset directory or shard that cannot be written or read; the message names the file."""
 
 
 @dataclass

@@ -3,8 +3,8 @@
 :func:`evaluate_encoder` extracts features of the un-augmented, normalised train and test images,
 then reports the linear-probe and k-NN test accuracies (protocol: :mod:`jepa_world.eval.probes`) and
 the collapse diagnostics of the centred test features (:mod:`jepa_world.eval.collapse`).
-:func:`probe_callback` wraps it as a :class:`~jepa_world.train.protocol.Callback`: it runs in eval mode
-under ``no_grad`` (detached: nothing it does reaches the method's parameters or its RNG streams).
+:func:`~jepa_world.train.probe_callback.probe_callback` wraps it as a training callback: it runs under
+``no_grad`` (detached: nothing it does reaches the method's parameters or its RNG streams).
 
 Examples:
     >>> import torch
@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from jepa_world.data.images.dataset import ImageSplits, normalize
 from jepa_world.eval.collapse import collapse_report
 from jepa_world.eval.probes import extract_features, knn_accuracy, linear_probe
 from jepa_world.eval.ssl_verdict import REPRESENTATION_THRESHOLDS
-from jepa_world.train.protocol import Callback
 
 
 def split_features(
@@ -75,21 +73,3 @@ def evaluate_encoder(
     out = evaluate_features(train, test, splits, knn_k=knn_k)
     out["seconds"] = time.perf_counter() - t0
     return out
-
-
-def _device_of(module: nn.Module) -> torch.device:
-    p = next(module.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
-def probe_callback(splits: ImageSplits, *, every: int, name: str = "probe", batch_size: int = 512) -> Callback:
-    """A training callback logging ``{name}/linear_acc``, ``{name}/knn_acc``, ... every ``every`` steps.
-
-    The method must have ``encode(images) -> (B, D)``.
-    """
-    def fn(step: int, method: Any) -> dict[str, float]:
-        if not hasattr(method, "encode"):
-            raise TypeError(f"probe_callback needs a method with encode(images); {type(method).__name__} has none")
-        return evaluate_encoder(method.encode, splits, device=_device_of(method), batch_size=batch_size)
-
-    return Callback(fn=fn, every=every, name=name)

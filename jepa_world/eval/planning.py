@@ -53,7 +53,7 @@ from jepa_world.planning.costs import make_cost
 from jepa_world.planning.goal_stop import calibrate_goal_energy
 from jepa_world.planning.high_level import HeldActionModel
 from jepa_world.planning.mpc import MPCConfig, Probe
-from jepa_world.planning.protocols import Planner, WorldModel
+from jepa_world.planning.protocols import HoldingModel, Planner, WorldModel
 from jepa_world.planning.registry import make_planner, planner_config_cls
 
 
@@ -281,7 +281,7 @@ def build_planner(world_model: WorldModel, config: PlanningEvalConfig) -> Planne
     repeat = config.mpc.action_repeat
     model = world_model
     if repeat > 1:
-        model = HeldActionModel(world_model, repeat) if hasattr(world_model, "hold") else ChunkedWorldModel(
+        model = HeldActionModel(world_model, repeat) if isinstance(world_model, HoldingModel) else ChunkedWorldModel(
             world_model, repeat)
     cost = make_cost(config.cost, reduce=config.reduce, discount=config.discount,
                      path_weight=config.path_weight, motion_weight=config.motion_weight)

@@ -54,7 +54,7 @@ from torch import Tensor
 
 from jepa_world.planning.actions import check_plan_inputs, device_generator, shift_warm_start
 from jepa_world.planning.high_level import HeldActionModel, HighLevelAsWorldModel, HighLevelModel
-from jepa_world.planning.protocols import CostFn, PlanResult, WorldModel
+from jepa_world.planning.protocols import BoundedActions, CostFn, HasHighLevel, PlanResult, WorldModel, WrapsModel
 from jepa_world.planning.subgoal_search import SubgoalPath, SubgoalSearchConfig, macro_scale, search_subgoals
 
 
@@ -151,10 +151,9 @@ def _find_high_level(world_model: WorldModel) -> HighLevelModel:
     """``world_model.high_level``, looking through wrappers such as ChunkedWorldModel (``.base``)."""
     model = world_model
     while model is not None:
-        high = getattr(model, "high_level", None)
-        if isinstance(high, HighLevelModel):
-            return high
-        model = getattr(model, "base", None)
+        if isinstance(model, HasHighLevel) and isinstance(model.high_level, HighLevelModel):
+            return model.high_level
+        model = model.base if isinstance(model, WrapsModel) else None
     raise ValueError(f"high_level='model' needs a HighLevelModel as world_model.high_level or as the high_level "
                      f"argument; {type(world_model).__name__} has none")
 
@@ -184,7 +183,8 @@ class HierarchicalPlanner:
                 config.search, HighLevelAsWorldModel(self.high_level), cost, horizon=config.depth,
                 action_dim=self.high_level.macro_dim, num_samples=config.high_samples,
                 num_elites=min(32, config.high_samples), iterations=config.high_iterations,
-                max_norm=getattr(self.high_level, "max_norm", None), seed=config.seed + 1)
+                max_norm=self.high_level.max_norm if isinstance(self.high_level, BoundedActions) else None,
+                seed=config.seed + 1)
         self._generator: torch.Generator | None = None
         self.reset()
 

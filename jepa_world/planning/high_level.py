@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 
 from jepa_world.nn.rollout import unroll
-from jepa_world.planning.protocols import WorldModel
+from jepa_world.planning.protocols import HoldingModel, WorldModel
 
 
 @runtime_checkable
@@ -97,9 +97,8 @@ class HeldActionModel:
 
     def hold(self, z: Tensor, a: Tensor, steps: int) -> Tensor:
         """z (B, D), a (B, A) held for ``steps`` of this model's steps -> (B, D)."""
-        fast = getattr(self.base, "hold", None)
-        if callable(fast):
-            return fast(z, a, steps * self.repeat)
+        if isinstance(self.base, HoldingModel) and callable(self.base.hold):
+            return self.base.hold(z, a, steps * self.repeat)
         for _ in range(steps * self.repeat):
             z = self.base.step(z, a)
         return z

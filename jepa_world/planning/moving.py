@@ -42,6 +42,8 @@ from collections.abc import Callable
 
 from torch import Tensor
 
+from jepa_world.planning.protocols import ActionRepeater, MovingLatentModel
+
 MovingRollout = Callable[..., Tensor]
 """``rollout(z0 (N, D), actions (N*C, T, A), moving=None) -> (N*C, T, Dm)``: the moving dims after each action."""
 
@@ -52,11 +54,12 @@ def moving_rollout(world_model: object) -> MovingRollout | None:
     The returned function has ``moving_dims`` (Dm) as an attribute.
     """
     repeat, model = 1, world_model
-    while _repeats(model):
-        repeat *= model.repeat  # type: ignore[attr-defined]
-        model = model.base  # type: ignore[attr-defined]
-    fast = getattr(model, "rollout_moving", None)
-    dims = getattr(model, "moving_dims", None)
+    while isinstance(model, ActionRepeater):
+        repeat *= model.repeat
+        model = model.base
+    if not isinstance(model, MovingLatentModel):
+        return None
+    fast, dims = model.rollout_moving, model.moving_dims
     if not callable(fast) or not isinstance(dims, int):
         return None
 
@@ -66,10 +69,3 @@ def moving_rollout(world_model: object) -> MovingRollout | None:
     rollout.moving_dims = dims  # type: ignore[attr-defined]
     return rollout
 
-
-def _repeats(model: object) -> bool:
-    """Whether ``model`` is a wrapper whose one action holds ``model.repeat`` actions of ``model.base``."""
-    from jepa_world.planning.chunked import ChunkedWorldModel
-    from jepa_world.planning.high_level import HeldActionModel
-
-    return isinstance(model, (ChunkedWorldModel, HeldActionModel))

@@ -62,6 +62,8 @@ from jepa_world.planning.actions import WarmFill, shift_warm_start
 from jepa_world.planning.chunked import ChunkedWorldModel, expand_actions
 from jepa_world.planning.goal_stop import latent_energy
 from jepa_world.planning.protocols import (
+    ActionRepeater,
+    ModelPlanner,
     Planner,
     PlanResult,
     ResettablePlanner,
@@ -289,10 +291,10 @@ def _sync(x: Tensor) -> None:
 
 def _check_chunking(planner: Planner, config: MPCConfig) -> None:
     """A planner over a ChunkedWorldModel must plan macro-actions of ``config.action_repeat`` steps."""
-    model = getattr(planner, "world_model", None)
+    model = planner.world_model if isinstance(planner, ModelPlanner) else None
     if model is None:
         return
-    repeat = getattr(model, "repeat", 1)  # ChunkedWorldModel, HeldActionModel
+    repeat = model.repeat if isinstance(model, ActionRepeater) else 1  # ChunkedWorldModel, HeldActionModel
     if repeat != config.action_repeat:
         raise ValueError(
             f"MPCConfig.action_repeat={config.action_repeat} but the planner's world model takes "

@@ -72,3 +72,72 @@ class SubgoalPlanResult(Protocol):
     target: Tensor | None
     """(N, D) the subgoal the low level aimed at."""
 
+
+
+# Optional capabilities: each its own small protocol, checked with ``isinstance``, never probed with ``getattr``.
+
+
+@runtime_checkable
+class HoldingModel(Protocol):
+    """A world model that holds one action for k steps cheaply (the keypoint model, the oracles)."""
+
+    def hold(self, z: Tensor, a: Tensor, steps: int) -> Tensor:
+        """z (B, D), a (B, A) held for ``steps`` steps -> (B, D)."""
+        ...
+
+
+@runtime_checkable
+class MovingLatentModel(Protocol):
+    """A world model whose latent has a static part: only the leading ``moving_dims`` dims ever change.
+
+    See :mod:`jepa_world.planning.moving` for the contract of ``rollout_moving``.
+    """
+
+    moving_dims: int
+    """The leading latent dims a rollout may change."""
+
+    def rollout_moving(self, z0: Tensor, actions: Tensor, repeat: int = 1, *, moving: Tensor | None = None) -> Tensor:
+        """z0 (N, D), actions (N*C, T, A) held ``repeat`` steps, moving (N*C, Dm) or None -> (N*C, T, Dm)."""
+        ...
+
+
+@runtime_checkable
+class WrapsModel(Protocol):
+    """A model built over another one (``base``): wrappers are looked through to find a capability."""
+
+    base: object
+    """The wrapped model."""
+
+
+@runtime_checkable
+class ActionRepeater(Protocol):
+    """A wrapper whose one action holds ``repeat`` actions of ``base`` (ChunkedWorldModel, HeldActionModel)."""
+
+    repeat: int
+    """Base steps per action of this model."""
+    base: object
+    """The wrapped world model."""
+
+
+@runtime_checkable
+class HasHighLevel(Protocol):
+    """A world model that carries its own coarse-time-scale model (``high_level``) for hierarchical planning."""
+
+    high_level: object
+    """Its high-level model (a :class:`~jepa_world.planning.high_level.HighLevelModel` to be used)."""
+
+
+@runtime_checkable
+class BoundedActions(Protocol):
+    """A model whose actions lie in the L2 ball of radius ``max_norm`` (HeldActionModel)."""
+
+    max_norm: float
+    """The action bound."""
+
+
+@runtime_checkable
+class ModelPlanner(Protocol):
+    """A planner that exposes the world model it plans through (CEM, MPPI, gradient, hierarchical)."""
+
+    world_model: object
+    """The (possibly action-repeating) world model the planner searches over."""

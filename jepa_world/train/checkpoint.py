@@ -39,6 +39,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
+from jepa_world.errors import CheckpointError
 from jepa_world.train.digest import content_digest
 
 log = logging.getLogger(__name__)
@@ -59,14 +60,6 @@ _TORCH_LOAD_ERRORS = (
     ImportError,
     OSError,
 )
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint or weight file that is missing, unreadable, or of another kind or model."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = Path(path)
 
 
 def atomic_write(path: Path | str, write: Callable[[IO[bytes]], None]) -> None:

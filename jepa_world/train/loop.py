@@ -66,6 +66,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
 
 from jepa_world.config import ConfigError, dict_problems, to_dict
+from jepa_world.errors import NonFiniteLossError
 from jepa_world.train.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
@@ -128,18 +129,6 @@ class TrainResult:
     """Seconds spent in this call, set-up and saving included."""
     resumed_from: int | None = None
     """The checkpoint step this call resumed from (None: started at step 0)."""
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss or the gradient norm became NaN or infinite; no optimizer step was taken."""
-
-    def __init__(self, step: int, metrics: Mapping[str, float], checkpoint: Path | None) -> None:
-        kept = f"last good checkpoint kept at {checkpoint}" if checkpoint else "no checkpoint saved yet"
-        shown = ", ".join(f"{k}={v:.6g}" for k, v in metrics.items())
-        super().__init__(f"non-finite loss or gradient norm at step {step} ({shown}); stopped; {kept}")
-        self.step = step
-        self.metrics = dict(metrics)
-        self.checkpoint = checkpoint
 
 
 def train(

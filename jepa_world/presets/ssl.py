@@ -38,7 +38,6 @@ from jepa_world.data.images.augment import AugmentConfig
 from jepa_world.data.images.masks import MaskConfig, MultiBlockMaskSampler
 from jepa_world.data.images.registry import ImageDataConfig, load_image_splits
 from jepa_world.data.images.source import MaskedImageSource, TwoViewSource
-from jepa_world.eval.image_probe import probe_callback
 from jepa_world.methods.ijepa import IJEPA, IJEPAConfig
 from jepa_world.methods.joint_embedding import OBJECTIVES, DINOSettings, JointEmbedding, JointEmbeddingConfig
 from jepa_world.nn.backbones import BackboneConfig
@@ -47,6 +46,7 @@ from jepa_world.nn.vit import ViTConfig
 from jepa_world.nn.vit_predictor import ViTPredictorConfig
 from jepa_world.presets import Preset, RunSpec, register_method, register_preset
 from jepa_world.train.config import TrainConfig
+from jepa_world.train.probe_callback import probe_callback
 
 KIND_JOINT = "joint_embedding"
 KIND_IJEPA = "ijepa"

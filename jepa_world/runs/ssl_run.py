@@ -1,7 +1,7 @@
 """Offline evaluation of an image-SSL run directory: ``eval-probe`` and ``diagnose``.
 
 Both rebuild the method from the run alone: ``config.json`` gives the kind and the ``model_config``
-(``{"method": ..., "data": ...}``, see :mod:`jepa_world.methods.ssl_presets`); the weights come from
+(``{"method": ..., "data": ...}``, see :mod:`jepa_world.presets.ssl`); the weights come from
 ``model.safetensors`` (written when training stops) or else ``checkpoints/last.pt``.
 
 * :func:`eval_probe_run`: linear-probe and k-NN accuracy of the frozen representation on the fixed

@@ -70,8 +70,8 @@ PRESETS: dict[str, Preset] = {}
 METHOD_BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {}
 """Method kind -> ``model_config -> nn.Module`` (untrained; load weights afterwards)."""
 
-BUILTIN_MODULES = ("jepa_world.methods.world_model_presets", "jepa_world.methods.ssl_presets",
-                   "jepa_world.methods.video_presets")
+BUILTIN_MODULES = ("jepa_world.presets.world_model", "jepa_world.presets.ssl",
+                   "jepa_world.presets.video")
 """Modules that register presets when imported (missing ones are skipped)."""
 
 
