@@ -31,11 +31,11 @@ from jepa_world.data.images.source import mixed_seed
 from jepa_world.data.video.moving_digits import MovingDigits, VideoClips
 from jepa_world.data.video.source import VideoDataConfig
 from jepa_world.eval.location_probe import decode_locations
-from jepa_world.runs.load import load_method
 from jepa_world.eval.video_decoder import fit_pixel_decoder
 from jepa_world.eval.video_horizons import HorizonEvaluation, HorizonMetrics, evaluate_horizons
 from jepa_world.eval.video_pictures import horizon_curve_png, rollout_gif
 from jepa_world.presets import build_method
+from jepa_world.runs.load import load_method
 
 KIND_VIDEO = "video_jepa"
 
