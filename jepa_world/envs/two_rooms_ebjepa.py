@@ -49,9 +49,13 @@ MEAN_PUSH = NOISE_STD * math.sqrt(2.0 / math.pi)
 """E|N(0, 0.5^2)|: the deterministic push-back used with ``noise=None`` (the noise-free model)."""
 
 _INF = float("inf")
+_DOOR_EDGES = 8
+"""Index of the first door-edge segment in :func:`_segments` (the last two are the door slot's edges)."""
+
+Segments = tuple[Tensor, Tensor, Tensor, Tensor]
 
 
-def _segments(wall_x: Tensor, door_y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _segments(wall_x: Tensor, door_y: Tensor) -> Segments:
     """The wall segments of N layouts: axis (K,), c (N, K), lo (N, K), hi (N, K) (float64).
 
     A segment is ``{coord[axis] = c, lo <= coord[1 - axis] <= hi}``; axis 0 = a vertical line x = c.
@@ -81,7 +85,12 @@ def first_crossing(p: Tensor, a: Tensor, wall_x: Tensor, door_y: Tensor) -> tupl
     p, a: (N, 2) float64. A segment is crossed at t when p is strictly on one side of its line and
     p + t a lies on the line within the segment's extent (reaching the line counts as crossing).
     """
-    axis, c, lo, hi = _segments(wall_x, door_y)
+    return _first_crossing(p, a, _segments(wall_x, door_y))
+
+
+def _first_crossing(p: Tensor, a: Tensor, segments: Segments) -> tuple[Tensor, Tensor]:
+    """:func:`first_crossing` over precomputed segments (axis (K,), c, lo, hi (N, K))."""
+    axis, c, lo, hi = segments
     along = a[:, axis]  # (N, K) motion along each segment's normal
     start = p[:, axis]
     side = start - c
@@ -103,14 +112,14 @@ def move_ebjepa(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor, *,
     along the normal and none along the wall.
     """
     p, a = pos.to(torch.float64), action.to(torch.float64)
-    t, index = first_crossing(p, a, wall_x, door_y)
+    segments = _segments(wall_x, door_y)
+    t, k = _first_crossing(p, a, segments)
     hit = torch.isfinite(t)
     if not bool(hit.any()):
         return p + a
-    axis, c, _, _ = _segments(wall_x, door_y)
-    k = index.clamp(max=len(axis) - 1)
+    axis, c, _, _ = segments
     normal = axis[k]  # (N,) 0 = x, 1 = y
-    stop = p + t.clamp(max=1.0).nan_to_num(posinf=0.0)[:, None] * a
+    stop = p + t.clamp(max=1.0)[:, None] * a  # rows without a hit are replaced below
     rows = torch.arange(len(p))
     back = torch.sign(p[rows, normal] - c[rows, k])  # the side the agent came from
     if noise is None:
@@ -120,7 +129,7 @@ def move_ebjepa(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor, *,
         push = noise.to(torch.float64) * NOISE_STD
         push[rows, normal] = push[rows, normal].abs() * back
     moved = stop + push
-    door_edge = k >= 8  # the last two segments: no clamp after a door-edge hit (as the reference)
+    door_edge = k >= _DOOR_EDGES  # no clamp after a door-edge hit (as the reference)
     clamped = _clamp_to_side(moved, p, wall_x)
     moved = torch.where(door_edge[:, None], moved, clamped)
     return torch.where(hit[:, None], moved, p + a)
