@@ -32,6 +32,7 @@ from jepa_world.data.maze_stream import MazeStream
 from jepa_world.data.stream import TwoRoomsStream
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 from jepa_world.methods.keypoint_world_model import KeypointWorldModel, KeypointWorldModelConfig
+from jepa_world.methods.spatial_world_model import SpatialWorldModel, SpatialWorldModelConfig
 from jepa_world.methods.world_model import JEPAWorldModel, LossWeights, WorldModelConfig
 from jepa_world.nn.encoders import ImpalaConfig
 from jepa_world.nn.predictors import PredictorConfig
@@ -84,6 +85,46 @@ class MazeKeypointRunConfig(KeypointRunConfig):
     """The maze trajectory distribution (rooms per side, doors, random walk; length = frames per window)."""
 
 
+@dataclass
+class SpatialRunConfig(WorldModelRunConfig):
+    """A generic (spatial-latent) world-model training run on Two Rooms trajectories streamed on the fly."""
+
+    model: SpatialWorldModelConfig = field(default_factory=SpatialWorldModelConfig)
+    """Convolutional spatial encoder and predictor, loss, frameskip."""
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad field (windows must hold whole frameskip chunks)."""
+        super().validate()
+        if (self.data.length - 1) % self.model.frameskip:
+            raise ValueError(f"data.length - 1 ({self.data.length - 1}) must be a multiple of model.frameskip "
+                             f"({self.model.frameskip})")
+
+
+@dataclass
+class MazeSpatialRunConfig(SpatialRunConfig):
+    """A generic world-model training run on maze random-walk trajectories streamed on the fly."""
+
+    data: MazeDataConfig = field(default_factory=lambda: MazeDataConfig(length=21))  # type: ignore[assignment]
+    """The maze trajectory distribution (length = frames per window)."""
+
+
+def _generic_train() -> TrainConfig:
+    return TrainConfig(steps=6000, lr=1e-3, weight_decay=0.0, warmup_steps=100, time_budget_s=1800.0,
+                       log_every=50, diag_every=500, ckpt_every=500)
+
+
+def generic_config() -> SpatialRunConfig:
+    """The generic recipe on Two Rooms: conv encoder -> 16 x 9 x 9 latent, conv predictor, frameskip 5."""
+    return SpatialRunConfig(model=SpatialWorldModelConfig(), batch_size=64, data=TwoRoomsDataConfig(length=21),
+                            train=_generic_train())
+
+
+def maze_generic_config() -> MazeSpatialRunConfig:
+    """The same generic recipe (same model and hyperparameters) on 3 x 3 maze random walks."""
+    return MazeSpatialRunConfig(model=SpatialWorldModelConfig(), batch_size=64, data=MazeDataConfig(length=21),
+                                train=_generic_train())
+
+
 def _keypoint_train() -> TrainConfig:
     return TrainConfig(steps=6000, lr=3e-3, weight_decay=0.0, warmup_steps=50, time_budget_s=1200.0,
                        log_every=50, diag_every=500, ckpt_every=500)
@@ -129,7 +170,8 @@ def measure_input_stats(data: TwoRoomsDataConfig | MazeDataConfig, *, seed: int,
     return tuple(round(float(v), 4) for v in mean), tuple(round(float(v), 4) for v in std)
 
 
-ARCHITECTURES = {"mlp": (JEPAWorldModel, WorldModelConfig), "keypoint": (KeypointWorldModel, KeypointWorldModelConfig)}
+ARCHITECTURES = {"mlp": (JEPAWorldModel, WorldModelConfig), "keypoint": (KeypointWorldModel, KeypointWorldModelConfig),
+                 "spatial": (SpatialWorldModel, SpatialWorldModelConfig)}
 """The ``architecture`` saved in a world-model run's model_config -> (module class, config class)."""
 
 
@@ -182,5 +224,9 @@ register_preset(Preset("two-rooms-fixed", config=lambda: keypoint_config(fixed_w
                        build=build_world_model_run, help="keypoint JEPA world model on Two Rooms, fixed wall"))
 register_preset(Preset("maze", config=maze_config, build=build_world_model_run,
                        help="keypoint JEPA world model on 3x3 maze random walks (for hierarchical planning)"))
+register_preset(Preset("two-rooms-generic", config=generic_config, build=build_world_model_run,
+                       help="generic JEPA world model (conv spatial latent, conv predictor, frameskip 5), Two Rooms"))
+register_preset(Preset("maze-generic", config=maze_generic_config, build=build_world_model_run,
+                       help="generic JEPA world model (the two-rooms-generic recipe) on 3x3 maze random walks"))
 register_preset(Preset("two-rooms-mlp", config=two_rooms_config, build=build_world_model_run,
                        help="generic JEPA world model (IMPALA CNN, flat latent, MLP predictor) on Two Rooms"))

@@ -1,0 +1,308 @@
+"""The generic JEPA world model: a spatial latent and an action-conditioned convolutional predictor.
+
+One code path for any image observation (C, H, W) and any action vector: nothing in the architecture
+or the loss knows agents, positions, maps or walls. Its priors are those of vision, not of one
+environment: a convolutional encoder keeps a (C', h, w) feature map (:mod:`jepa_world.nn.spatial_encoder`)
+and a convolutional predictor moves it under a constant action field (:mod:`jepa_world.nn.spatial_predictor`),
+so a local rule is learned once for every place.
+
+**Frameskip.** One model step covers ``frameskip`` environment steps: its action is the chunk of their
+actions concatenated, (B, frameskip * A) (the DINO-WM recipe). Training windows of ``1 + T * frameskip``
+frames are read every ``frameskip`` frames; the planners hold one action for ``frameskip`` steps through
+:meth:`SpatialWorldModel.hold` (the :class:`~jepa_world.planning.protocols.HoldingModel` capability).
+
+For the planners the latent is flattened: ``encode`` returns (B, D) with D = C' * h * w and
+``latent_shape`` says how to fold it back.
+
+Loss over a window (frames z_0..z_T of the encoder, chunks a_0..a_{T-1}):
+
+    L = w_pred * mean_t D(rollout_t, z_t) + w_var * var + w_cov * cov + w_time * |z_{t+1} - z_t|^2
+      + w_idm * |IDM(z_t, z_{t+1}) - a_t|^2 (+ w_sigreg * sigreg)
+
+var/cov are VICReg's terms per time step over the batch on the flattened latent, IDM is a small
+convolutional head pooled over space. With ``target="ema"`` the targets come from an EMA copy of the
+encoder under stop-gradient; with ``freeze_encoder`` the encoder is fixed (a pretrained or random one)
+and only the predictor and the heads learn; a batch may then carry the encoder's ``features`` cached
+once (``data.feature_cache``) instead of images.
+
+An online linear position probe (detached) reports how well the latent encodes the agent's position
+and decodes planned latent paths for pictures; it is a diagnostic, never a loss on the encoder.
+
+Examples:
+    >>> import torch
+    >>> cfg = SpatialWorldModelConfig(encoder=SpatialEncoderConfig(channels=(8, 8, 8), latent_channels=4),
+    ...                               predictor=SpatialPredictorConfig(latent_channels=4, action_dim=4, hidden=8),
+    ...                               frameskip=2)
+    >>> wm = SpatialWorldModel(cfg)
+    >>> batch = {"obs": torch.rand(3, 5, 2, 65, 65), "actions": torch.zeros(3, 4, 2),
+    ...          "positions": torch.full((3, 5, 2), 30.0)}
+    >>> loss, metrics = wm.training_step(batch, step=0)
+    >>> z = wm.encode(batch["obs"][:, 0]); z.shape, wm.latent_shape
+    (torch.Size([3, 324]), (4, 9, 9))
+    >>> wm.hold(z, torch.ones(3, 2), steps=4).shape
+    torch.Size([3, 324])
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from jepa_world.eval.collapse import collapse_report
+from jepa_world.nn.rollout import unroll
+from jepa_world.nn.spatial_encoder import SpatialEncoder, SpatialEncoderConfig
+from jepa_world.nn.spatial_predictor import SpatialPredictor, SpatialPredictorConfig
+from jepa_world.objectives.ema import cosine_momentum, ema_update
+from jepa_world.objectives.idm import idm_loss
+from jepa_world.objectives.prediction import multistep_prediction_loss
+from jepa_world.objectives.sigreg import sigreg
+from jepa_world.objectives.temporal import temporal_smoothness
+from jepa_world.objectives.vicreg import temporal_vicreg_terms
+
+POSITION_CENTER = 32.0
+"""The probe reads positions as (p - center) / scale (a near unit range on a 65 px canvas)."""
+POSITION_SCALE = 16.0
+
+
+@dataclass
+class SpatialLossWeights:
+    """Weights of the generic world model's loss terms (0 switches a term off)."""
+
+    pred: float = 1.0
+    """Multi-step prediction energy."""
+    var: float = 16.0
+    """VICReg variance hinge (per time step, over the batch, per latent dim)."""
+    cov: float = 8.0
+    """VICReg covariance (off-diagonal) penalty."""
+    time: float = 1.0
+    """Temporal smoothness: mean squared difference of consecutive latents."""
+    idm: float = 4.0
+    """Inverse dynamics: recover the action chunk from (z_t, z_{t+1})."""
+    sigreg: float = 0.0
+    """SIGReg (LeJEPA) on the latents: the single-hyperparameter alternative to var + cov."""
+
+
+@dataclass
+class SpatialWorldModelConfig:
+    """The generic world model: spatial encoder, spatial predictor, objective."""
+
+    encoder: SpatialEncoderConfig = field(default_factory=SpatialEncoderConfig)
+    """The convolutional encoder (its latent_channels sets C')."""
+    predictor: SpatialPredictorConfig = field(default_factory=lambda: SpatialPredictorConfig(action_dim=10))
+    """The predictor; latent_channels must equal the encoder's, action_dim = frameskip * env action size."""
+    frameskip: int = 5
+    """Environment steps per model step (the model's action is their chunk)."""
+    weights: SpatialLossWeights = field(default_factory=SpatialLossWeights)
+    """Loss weights."""
+    distance: Literal["mse", "l1"] = "mse"
+    """Distance of the prediction energy."""
+    target: Literal["online", "ema"] = "online"
+    """online: targets are the encoder's own outputs (gradient flows; PLDM); ema: an EMA encoder, no gradient."""
+    ema_momentum: float = 0.99
+    """Start momentum of the EMA target (cosine schedule to 1.0), when target=ema."""
+    freeze_encoder: bool = False
+    """Keep the encoder fixed (pretrained or random): only the predictor and heads learn."""
+    idm_hidden: int = 32
+    """Channels of the inverse-dynamics head."""
+    probe: bool = True
+    """Train a detached linear probe z -> agent position (a sanity metric and the path decoder)."""
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first inconsistent field."""
+        self.encoder.validate()
+        self.predictor.validate()
+        if self.frameskip < 1:
+            raise ValueError(f"frameskip must be >= 1, got {self.frameskip}")
+        if self.predictor.latent_channels != self.encoder.latent_channels:
+            raise ValueError(f"predictor.latent_channels ({self.predictor.latent_channels}) must equal "
+                             f"encoder.latent_channels ({self.encoder.latent_channels})")
+        if self.predictor.action_dim % self.frameskip:
+            raise ValueError(f"predictor.action_dim ({self.predictor.action_dim}) must be frameskip "
+                             f"({self.frameskip}) x the environment's action size")
+        if self.distance not in ("mse", "l1") or self.target not in ("online", "ema"):
+            raise ValueError(f"distance must be 'mse' or 'l1' and target 'online' or 'ema', "
+                             f"got {self.distance!r}, {self.target!r}")
+        if self.freeze_encoder and self.target == "ema":
+            raise ValueError("freeze_encoder already fixes the targets: use target='online' with it")
+        if not 0.0 <= self.ema_momentum < 1.0:
+            raise ValueError(f"ema_momentum must be in [0, 1), got {self.ema_momentum}")
+        negative = [k for k, v in vars(self.weights).items() if v < 0]
+        if negative:
+            raise ValueError(f"loss weights must be >= 0, got negative {negative}")
+
+    @property
+    def env_action_dim(self) -> int:
+        """Size A of one environment action."""
+        return self.predictor.action_dim // self.frameskip
+
+
+class SpatialInverseDynamics(nn.Module):
+    """(z_t, z_{t+1}) maps (B, C', h, w) each -> the action chunk (B, A'): two 3x3 convs, mean over space, linear."""
+
+    def __init__(self, channels: int, action_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(2 * channels, hidden, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU())
+        self.out = nn.Linear(hidden, action_dim)
+
+    def forward(self, z: Tensor, z_next: Tensor) -> Tensor:
+        return self.out(self.net(torch.cat([z, z_next], dim=1)).mean(dim=(2, 3)))
+
+
+class SpatialWorldModel(nn.Module):
+    """encode (B, C, H, W) -> (B, D); step (B, D), (B, frameskip * A) -> (B, D); hold (B, D), (B, A), k -> (B, D)."""
+
+    def __init__(self, config: SpatialWorldModelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or SpatialWorldModelConfig()
+        self.config.validate()
+        cfg = self.config
+        self.encoder = SpatialEncoder(cfg.encoder)
+        self.predictor = SpatialPredictor(cfg.predictor)
+        self.latent_shape: tuple[int, int, int] = cfg.encoder.latent_shape()
+        dim = self.latent_dim
+        c = cfg.encoder.latent_channels
+        self.idm = SpatialInverseDynamics(c, cfg.predictor.action_dim, cfg.idm_hidden) if cfg.weights.idm else None
+        self.probe = nn.Linear(dim, 2) if cfg.probe else None
+        if cfg.freeze_encoder:
+            self.encoder.requires_grad_(False)
+        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False) if cfg.target == "ema" else None
+
+    @property
+    def latent_dim(self) -> int:
+        """D = C' * h * w."""
+        c, h, w = self.latent_shape
+        return c * h * w
+
+    def _fold(self, z: Tensor) -> Tensor:
+        """(B, D) -> (B, C', h, w)."""
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected a latent (B, {self.latent_dim}), got {tuple(z.shape)}")
+        return z.view(z.shape[0], *self.latent_shape)
+
+    # --- the WorldModel verbs -------------------------------------------------------------------
+    def encode(self, obs: Tensor) -> Tensor:
+        """obs (B, C, H, W) -> z (B, D)."""
+        return self.encoder(obs).flatten(1)
+
+    def step(self, z: Tensor, a: Tensor) -> Tensor:
+        """z (B, D), a (B, frameskip * A) the chunk of the next frameskip actions -> z (B, D)."""
+        return self.predictor(self._fold(z), a).flatten(1)
+
+    def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
+        """z0 (B, D), actions (B, T, frameskip * A) -> (B, T, D): the latents after each chunk (z0 excluded)."""
+        return unroll(self.step, z0, actions)
+
+    def hold(self, z: Tensor, a: Tensor, steps: int) -> Tensor:
+        """z (B, D), one env action a (B, A) held for ``steps`` env steps (a multiple of frameskip) -> (B, D)."""
+        k = self.config.frameskip
+        if steps % k or a.dim() != 2 or a.shape[1] != self.config.env_action_dim:
+            raise ValueError(f"hold needs a (B, {self.config.env_action_dim}) action and steps a multiple of the "
+                             f"frameskip {k}, got {tuple(a.shape)} and steps={steps}")
+        chunk = a.repeat(1, k)  # (B, A) -> (B, k * A): the same action k times
+        for _ in range(steps // k):
+            z = self.step(z, chunk)
+        return z
+
+    def decode_position(self, z: Tensor) -> Tensor:
+        """The probe's position estimate (px): z (..., D) -> (..., 2)."""
+        if self.probe is None:
+            raise ValueError("this world model was trained without a position probe (probe=false)")
+        return self.probe(z) * POSITION_SCALE + POSITION_CENTER
+
+    # --- training -------------------------------------------------------------------------------
+    def subsample(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Env-step windows -> model-step windows: obs (B, 1 + T*k, ...) -> (B, 1 + T, ...) every k-th frame,
+        actions (B, T*k, A) -> chunks (B, T, k*A), positions likewise. ``features`` are already per model step."""
+        k = self.config.frameskip
+        actions = batch["actions"]
+        b, steps, a = actions.shape
+        if steps % k or a != self.config.env_action_dim:
+            raise ValueError(f"expected actions (B, T * {k}, {self.config.env_action_dim}) for frameskip {k}, "
+                             f"got {tuple(actions.shape)}")
+        out = {"actions": actions.reshape(b, steps // k, k * a)}
+        for key in ("obs", "positions"):
+            if key in batch:
+                if batch[key].shape[1] != steps + 1:
+                    raise ValueError(f"expected {key} with {steps + 1} frames, got {tuple(batch[key].shape)}")
+                out[key] = batch[key][:, ::k]
+        if "features" in batch:
+            out["features"] = batch["features"]
+        return out
+
+    def _encode_sequence(self, obs: Tensor, encoder: nn.Module) -> Tensor:
+        """obs (B, T+1, C, H, W) -> z (B, T+1, D), one batched encoder call."""
+        b, t1 = obs.shape[:2]
+        return encoder(obs.flatten(0, 1)).reshape(b, t1, -1)
+
+    def latents(self, batch: dict[str, Tensor]) -> Tensor:
+        """The model-step latents of a subsampled batch: (B, T+1, D), from cached ``features`` when present."""
+        if "features" in batch:
+            if not self.config.freeze_encoder:
+                raise ValueError("cached features can only stand in for a frozen encoder (freeze_encoder=true)")
+            z = batch["features"]
+            if z.dim() != 3 or z.shape[-1] != self.latent_dim:
+                raise ValueError(f"expected features (B, T+1, {self.latent_dim}), got {tuple(z.shape)}")
+            return z
+        return self._encode_sequence(batch["obs"], self.encoder)
+
+    def training_step(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
+        """batch: obs (B, 1+T*k, C, H, W) or features (B, 1+T, D), actions (B, T*k, A), positions -> (loss, metrics)."""
+        batch = self.subsample(batch)
+        actions = batch["actions"]  # (B, T, k*A)
+        z = self.latents(batch)  # (B, T+1, D)
+        if z.shape[1] != actions.shape[1] + 1:
+            raise ValueError(f"expected {actions.shape[1] + 1} latents per window, got {tuple(z.shape)}")
+        w = self.config.weights
+        target = z[:, 1:]
+        if self.target_encoder is not None:
+            with torch.no_grad():
+                target = self._encode_sequence(batch["obs"][:, 1:], self.target_encoder)
+        terms = {"pred": multistep_prediction_loss(self.rollout(z[:, 0], actions), target,
+                                                   distance=self.config.distance)}
+        trainable_latent = not self.config.freeze_encoder
+        if trainable_latent and (w.var or w.cov):
+            terms["var"], terms["cov"] = temporal_vicreg_terms(z)
+        if trainable_latent and w.time:
+            terms["time"] = temporal_smoothness(z)
+        if trainable_latent and w.sigreg:
+            terms["sigreg"] = sigreg(z.flatten(0, 1))
+        if self.idm is not None:
+            terms["idm"] = idm_loss(self._idm(z), actions)
+        loss = sum(getattr(w, k) * v for k, v in terms.items())
+        metrics = {k: float(v.detach()) for k, v in terms.items()}
+        if self.probe is not None and "positions" in batch:
+            probe_loss, metrics["probe_px"] = self._probe_loss(z.detach(), batch["positions"])
+            loss = loss + probe_loss
+        return loss, metrics
+
+    def _idm(self, z: Tensor) -> Tensor:
+        """z (B, T+1, D) -> predicted chunks (B, T, k*A)."""
+        b, t1, _ = z.shape
+        maps = z.reshape(b, t1, *self.latent_shape)
+        pred = self.idm(maps[:, :-1].flatten(0, 1), maps[:, 1:].flatten(0, 1))  # (B*T, k*A)
+        return pred.view(b, t1 - 1, -1)
+
+    def _probe_loss(self, z: Tensor, positions: Tensor) -> tuple[Tensor, float]:
+        """z (B, T+1, D) detached, positions (B, T+1, 2) px -> (probe MSE loss, mean error in px)."""
+        target = (positions - POSITION_CENTER) / POSITION_SCALE
+        pred = self.probe(z)
+        err_px = ((pred.detach() - target).norm(dim=-1) * POSITION_SCALE).mean()
+        return F.mse_loss(pred, target), float(err_px)
+
+    def after_optimizer_step(self, step: int, total_steps: int) -> None:
+        """EMA update of the target encoder (target=ema only)."""
+        if self.target_encoder is not None:
+            momentum = cosine_momentum(step, total_steps, base=self.config.ema_momentum)
+            ema_update(self.target_encoder, self.encoder, momentum=momentum)
+
+    @torch.no_grad()
+    def diagnostics(self, batch: dict[str, Tensor]) -> dict[str, float]:
+        """Collapse diagnostics of the embeddings of the batch's first frames."""
+        z = batch["features"][:, 0] if "features" in batch else self.encode(batch["obs"][:, 0])
+        return collapse_report(z).as_metrics()
