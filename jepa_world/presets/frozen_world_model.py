@@ -7,7 +7,7 @@ train the generic world model's predictor on top of it, frozen::
     jepa-world train --preset two-rooms-frozen encoder=runs/enc
 
 ``encoder=RUN_DIR`` takes the backbone of any image-SSL run (I-JEPA's target ViT, or a joint-embedding
-method's ViT / ResNet; :mod:`jepa_world.runs.ssl_backbone` checks its kind, channels and image size);
+method's ViT / ResNet; :mod:`jepa_world.presets.ssl_backbone` checks its kind, channels and image size);
 ``encoder=random`` is the control, a frozen randomly initialised backbone of the same shape
 (``model.backbone.backbone``, by default the ``two-rooms-ssl-encoder`` ViT). The backbone is read out as a
 feature map (:mod:`jepa_world.nn.spatial_backbone`) and projected to ``model.backbone.latent_channels``
@@ -52,8 +52,8 @@ from jepa_world.nn.spatial_backbone import SpatialBackboneConfig
 from jepa_world.nn.spatial_predictor import SpatialPredictorConfig
 from jepa_world.presets import Preset, RunSpec, register_preset
 from jepa_world.presets.ssl import ssl_encoder_config
+from jepa_world.presets.ssl_backbone import RECIPE, load_ssl_backbone, spatial_backbone_config
 from jepa_world.presets.world_model import KIND, SpatialRunConfig, make_stream, measure_input_stats, trained_env
-from jepa_world.runs.ssl_backbone import RECIPE, load_ssl_backbone, spatial_backbone_config
 from jepa_world.train.config import TrainConfig
 
 log = logging.getLogger(__name__)

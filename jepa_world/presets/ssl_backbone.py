@@ -8,6 +8,10 @@ the run's per-channel normalisation) and the backbone's weights. Every mismatch 
 naming what was expected and what was got: a missing directory, a run of another kind (a world model,
 a video model), images of another channel count, or of a size the crop/pad cannot bridge.
 
+It sits in ``presets`` (the frozen presets call it) and so cannot use ``runs.load.load_method`` (the
+``runs`` layer is above ``presets``): it loads the run with the same rule, from the ``train`` helpers —
+``checkpoints/last.pt`` when present (never older than the export), else ``model.safetensors``.
+
 Examples:
     >>> load_ssl_backbone("no/such/run", in_channels=2, image_size=65)   # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
@@ -26,8 +30,9 @@ from jepa_world.data.images.registry import ImageDataConfig, load_image_splits
 from jepa_world.errors import UserError
 from jepa_world.nn.backbones import BackboneConfig
 from jepa_world.nn.spatial_backbone import SpatialBackboneConfig
-from jepa_world.runs.load import load_method
-from jepa_world.train.loop import RunPaths, read_run_config
+from jepa_world.presets import build_method
+from jepa_world.train.checkpoint import CheckpointError, load_safetensors_into
+from jepa_world.train.loop import RunPaths, load_run, read_run_config
 
 SSL_KINDS = ("ijepa", "joint_embedding")
 """Run kinds whose backbone can be frozen as a world-model encoder."""
@@ -56,7 +61,7 @@ def load_ssl_backbone(run_dir: Path | str, *, in_channels: int, image_size: int
     if kind not in SSL_KINDS:
         raise UserError(f"encoder={run_dir} is a {kind!r} run; expected an image-SSL run with a backbone "
                         f"(kind {' or '.join(repr(k) for k in SSL_KINDS)}), e.g. from --preset two-rooms-ssl-encoder")
-    method, config = load_method(run_dir, expected_kind=kind)
+    config = read_run_config(paths.config)
     data = from_dict(ImageDataConfig, config["model"]["data"])
     if data.in_channels != in_channels:
         raise UserError(f"encoder={run_dir} was trained on {data.in_channels}-channel images ({data.name}); "
@@ -65,9 +70,27 @@ def load_ssl_backbone(run_dir: Path | str, *, in_channels: int, image_size: int
         raise UserError(f"encoder={run_dir} was trained on {data.image_size}x{data.image_size} images ({data.name}); "
                         f"the environment's observations are {image_size}x{image_size}: expected a training size "
                         f"within {MAX_FIT_PX} px of it (the frozen encoder crops or pads, it never resamples)")
+    method = _load(run_dir, config)
     backbone, module = _backbone(method, kind)
     splits = load_image_splits(data)
     return backbone, data, module.state_dict(), splits.mean, splits.std
+
+
+def _load(run_dir: Path, config: dict) -> nn.Module:
+    """The SSL method of a run directory with its weights, in eval mode."""
+    paths = RunPaths(run_dir)
+    method = build_method(config["kind"], config["model"])
+    if paths.checkpoint.is_file():
+        _, state = load_run(run_dir)
+        try:
+            method.load_state_dict(state["model"])
+        except (RuntimeError, KeyError) as e:
+            raise CheckpointError(paths.checkpoint, f"weights do not fit the {config['kind']} method: {e}") from e
+    elif paths.weights.is_file():
+        load_safetensors_into(method, paths.weights)
+    else:
+        raise UserError(f"encoder={run_dir}: no weights (neither checkpoints/last.pt nor model.safetensors)")
+    return method.eval()
 
 
 def _backbone(method: nn.Module, kind: str) -> tuple[BackboneConfig, nn.Module]:
