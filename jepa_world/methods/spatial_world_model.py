@@ -23,7 +23,9 @@ var/cov are VICReg's terms per time step over the batch on the flattened latent,
 convolutional head pooled over space. With ``target="ema"`` the targets come from an EMA copy of the
 encoder under stop-gradient; with ``freeze_encoder`` the encoder is fixed (a pretrained or random one)
 and only the predictor and the heads learn; a batch may then carry the encoder's ``features`` cached
-once (``data.feature_cache``) instead of images.
+once (``data.feature_cache``) instead of images. ``encoder_kind="backbone"`` swaps the convolutional encoder
+for the spatial readout of an image-SSL backbone (:mod:`jepa_world.nn.spatial_backbone`, ViT patch tokens or a
+ResNet feature map), e.g. a pretrained one, frozen (the ``two-rooms-frozen`` preset).
 
 An online linear position probe (detached) reports how well the latent encodes the agent's position
 and decodes planned latent paths for pictures; it is a diagnostic, never a loss on the encoder.
@@ -55,6 +57,7 @@ from torch.nn import functional as F
 
 from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.rollout import unroll
+from jepa_world.nn.spatial_backbone import SpatialBackbone, SpatialBackboneConfig
 from jepa_world.nn.spatial_encoder import SpatialEncoder, SpatialEncoderConfig
 from jepa_world.nn.spatial_predictor import SpatialPredictor, SpatialPredictorConfig
 from jepa_world.objectives.ema import cosine_momentum, ema_update
@@ -92,7 +95,11 @@ class SpatialWorldModelConfig:
     """The generic world model: spatial encoder, spatial predictor, objective."""
 
     encoder: SpatialEncoderConfig = field(default_factory=SpatialEncoderConfig)
-    """The convolutional encoder (its latent_channels sets C')."""
+    """The convolutional encoder (its latent_channels sets C'), when encoder_kind=conv."""
+    encoder_kind: Literal["conv", "backbone"] = "conv"
+    """conv: the convolutional encoder above; backbone: the spatial readout of an image backbone (below)."""
+    backbone: SpatialBackboneConfig = field(default_factory=SpatialBackboneConfig)
+    """The backbone encoder (ViT tokens / ResNet map, fixed projection), when encoder_kind=backbone."""
     predictor: SpatialPredictorConfig = field(default_factory=lambda: SpatialPredictorConfig(action_dim=10))
     """The predictor; latent_channels must equal the encoder's, action_dim = frameskip * env action size."""
     frameskip: int = 5
@@ -114,13 +121,16 @@ class SpatialWorldModelConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent field."""
-        self.encoder.validate()
+        if self.encoder_kind not in ("conv", "backbone"):
+            raise ValueError(f"encoder_kind must be 'conv' or 'backbone', got {self.encoder_kind!r}")
+        self.encoder.validate() if self.encoder_kind == "conv" else self.backbone.validate()
         self.predictor.validate()
         if self.frameskip < 1:
             raise ValueError(f"frameskip must be >= 1, got {self.frameskip}")
-        if self.predictor.latent_channels != self.encoder.latent_channels:
-            raise ValueError(f"predictor.latent_channels ({self.predictor.latent_channels}) must equal "
-                             f"encoder.latent_channels ({self.encoder.latent_channels})")
+        channels = self.latent_shape()[0]
+        if self.predictor.latent_channels != channels:
+            raise ValueError(f"predictor.latent_channels ({self.predictor.latent_channels}) must equal the "
+                             f"{self.encoder_kind} encoder's latent channels ({channels})")
         if self.predictor.action_dim % self.frameskip:
             raise ValueError(f"predictor.action_dim ({self.predictor.action_dim}) must be frameskip "
                              f"({self.frameskip}) x the environment's action size")
@@ -135,10 +145,19 @@ class SpatialWorldModelConfig:
         if negative:
             raise ValueError(f"loss weights must be >= 0, got negative {negative}")
 
+    def latent_shape(self) -> tuple[int, int, int]:
+        """(C', h, w) of the chosen encoder's latent map."""
+        return self.encoder.latent_shape() if self.encoder_kind == "conv" else self.backbone.latent_shape()
+
     @property
     def env_action_dim(self) -> int:
         """Size A of one environment action."""
         return self.predictor.action_dim // self.frameskip
+
+
+def build_spatial_encoder(config: SpatialWorldModelConfig) -> SpatialEncoder | SpatialBackbone:
+    """The encoder of ``config.encoder_kind``: obs (B, C, H, W) -> (B, C', h, w), with a ``latent_shape``."""
+    return SpatialEncoder(config.encoder) if config.encoder_kind == "conv" else SpatialBackbone(config.backbone)
 
 
 class SpatialInverseDynamics(nn.Module):
@@ -162,16 +181,23 @@ class SpatialWorldModel(nn.Module):
         self.config = config or SpatialWorldModelConfig()
         self.config.validate()
         cfg = self.config
-        self.encoder = SpatialEncoder(cfg.encoder)
+        self.encoder = build_spatial_encoder(cfg)
         self.predictor = SpatialPredictor(cfg.predictor)
-        self.latent_shape: tuple[int, int, int] = cfg.encoder.latent_shape()
+        self.latent_shape: tuple[int, int, int] = self.encoder.latent_shape
         dim = self.latent_dim
-        c = cfg.encoder.latent_channels
+        c = self.latent_shape[0]
         self.idm = SpatialInverseDynamics(c, cfg.predictor.action_dim, cfg.idm_hidden) if cfg.weights.idm else None
         self.probe = nn.Linear(dim, 2) if cfg.probe else None
         if cfg.freeze_encoder:
             self.encoder.requires_grad_(False)
         self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False) if cfg.target == "ema" else None
+
+    def train(self, mode: bool = True) -> SpatialWorldModel:
+        """As nn.Module.train, but a frozen encoder stays in eval mode (a backbone's BatchNorm keeps its statistics)."""
+        super().train(mode)
+        if self.config.freeze_encoder:
+            self.encoder.eval()
+        return self
 
     @property
     def latent_dim(self) -> int:

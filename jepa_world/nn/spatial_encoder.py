@@ -82,6 +82,7 @@ class SpatialEncoder(nn.Module):
         self.config = config or SpatialEncoderConfig()
         self.config.validate()
         cfg = self.config
+        self.latent_shape: tuple[int, int, int] = cfg.latent_shape()
         widths = (cfg.in_channels, *cfg.channels)
         self.stages = nn.ModuleList(nn.Conv2d(widths[i], widths[i + 1], 3, stride=2, padding=1)
                                     for i in range(len(cfg.channels)))

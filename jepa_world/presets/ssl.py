@@ -4,7 +4,10 @@ Presets (method x dataset):
 
 * ``ijepa-digits``, ``ijepa-shapes``: :class:`~jepa_world.methods.ijepa.IJEPA` (kind ``"ijepa"``);
 * ``vicreg-``, ``sigreg-``, ``byol-``, ``simsiam-``, ``dino-``, ``infonce-`` + ``digits`` / ``shapes``:
-  :class:`~jepa_world.methods.joint_embedding.JointEmbedding` (kind ``"joint_embedding"``).
+  :class:`~jepa_world.methods.joint_embedding.JointEmbedding` (kind ``"joint_embedding"``);
+* ``two-rooms-ssl-encoder``, ``maze-ssl-encoder``: I-JEPA on the environment's frames (64 px crops, labels =
+  the agent's 4x4 grid cell for the online probe), the encoder the ``*-frozen`` world models freeze. I-JEPA needs
+  no augmentation and regresses patch features, so its patch tokens keep *where* things are.
 
 A preset config is a nested dataclass (``model``, ``data``, ``augment``/``masks``, ``probe``,
 ``train``) that ``key=value`` overrides edit, e.g. ``model.vicreg.var_weight=0`` or
@@ -280,7 +283,29 @@ def ijepa_config(dataset: str) -> IJEPARunConfig:
     )
 
 
+SSL_ENCODER_ENVS = {"two-rooms": "two_rooms", "maze": "maze"}
+"""Preset prefix -> image dataset of the environment's frames."""
+
+
+def ssl_encoder_config(env: str) -> IJEPARunConfig:
+    """``two-rooms-ssl-encoder`` / ``maze-ssl-encoder``: I-JEPA, a 4-block ViT of width 64 on 8 px patches of the
+    64 px frames (8 x 8 tokens); about 6 minutes on 2 cores (train.time_budget_s stops it at 7)."""
+    model = IJEPAConfig(encoder=ViTConfig(patch_size=8, dim=64, depth=4, heads=4, mlp_ratio=2.0, pos="sincos"),
+                        predictor=ViTPredictorConfig(dim=48, depth=2, heads=4))
+    train = TrainConfig(steps=700, lr=2e-3, weight_decay=0.05, warmup_steps=50, min_lr_ratio=0.01, log_every=10,
+                        diag_every=100, ckpt_every=200, time_budget_s=420.0)
+    return IJEPARunConfig(model=model, data=ImageDataConfig(name=env, image_size=64), masks=MaskConfig(),
+                          batch_size=64, probe=ProbeConfig(every=350), train=train)
+
+
 def _register() -> None:
+    for prefix, env in SSL_ENCODER_ENVS.items():
+        register_preset(Preset(
+            name=f"{prefix}-ssl-encoder",
+            config=lambda e=env: ssl_encoder_config(e),
+            build=build_ijepa,
+            help=f"I-JEPA ViT on {env} frames: the pretrained encoder of --preset {prefix}-frozen (~6 min)",
+        ))
     register_method(KIND_JOINT, rebuild_joint_embedding)
     register_method(KIND_IJEPA, rebuild_ijepa)
     for dataset in SSL_DATASETS:

@@ -36,6 +36,7 @@ from jepa_world.methods.spatial_world_model import SpatialWorldModel, SpatialWor
 from jepa_world.methods.world_model import JEPAWorldModel, LossWeights, WorldModelConfig
 from jepa_world.nn.encoders import ImpalaConfig
 from jepa_world.nn.predictors import PredictorConfig
+from jepa_world.nn.spatial_backbone import SpatialBackboneConfig
 from jepa_world.presets import Preset, RunSpec, register_method, register_preset
 from jepa_world.train.config import TrainConfig
 
@@ -214,6 +215,8 @@ def rebuild_world_model(model_config: dict[str, Any]) -> nn.Module:
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown world-model architecture {arch!r}; valid: {sorted(ARCHITECTURES)}")
     module_cls, config_cls = ARCHITECTURES[arch]
+    if arch == "spatial" and "encoder_kind" not in config:  # runs saved before the backbone encoder existed
+        config.update(encoder_kind="conv", backbone=to_dict(SpatialBackboneConfig()))
     return module_cls(from_dict(config_cls, config))
 
 

@@ -144,3 +144,29 @@ def resize_uint8(images: Tensor, size: int) -> Tensor:
     shrink = size < max(images.shape[-2:])
     x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=shrink)
     return (x.clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+def crop_or_pad(images: Tensor, size: int) -> Tensor:
+    """Centre-crop or zero-pad the last two dims of (..., H, W) to (..., size, size); no resampling.
+
+    One pixel stays one pixel: an odd surplus is cut from the bottom/right, an odd deficit padded there.
+    The image datasets of trajectory frames and the frozen-backbone world model use the same rule, so an
+    encoder sees the environment's observations exactly as it saw its training images.
+
+    Examples:
+        >>> crop_or_pad(torch.ones(2, 1, 65, 65), 64).shape, crop_or_pad(torch.ones(1, 5, 5), 8).shape
+        (torch.Size([2, 1, 64, 64]), torch.Size([1, 8, 8]))
+        >>> crop_or_pad(torch.arange(9.0).view(3, 3), 2).tolist()
+        [[0.0, 1.0], [3.0, 4.0]]
+    """
+    if size < 1 or images.ndim < 2:
+        raise ValueError(f"crop_or_pad needs size >= 1 and images (..., H, W), got {size} and {tuple(images.shape)}")
+    h, w = images.shape[-2:]
+    if h > size or w > size:
+        top, left = max(h - size, 0) // 2, max(w - size, 0) // 2
+        images = images[..., top:top + min(size, h), left:left + min(size, w)]
+    h, w = images.shape[-2:]
+    if h < size or w < size:
+        pad_top, pad_left = (size - h) // 2, (size - w) // 2
+        images = torch.nn.functional.pad(images, (pad_left, size - w - pad_left, pad_top, size - h - pad_top))
+    return images

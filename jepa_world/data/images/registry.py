@@ -1,4 +1,6 @@
-"""Image datasets by name: ``digits`` (embedded default), ``shapes`` (generated), ``folder``, ``cifar10``.
+"""Image datasets by name: ``digits`` (embedded default), ``shapes`` (generated), ``folder``, ``cifar10``,
+``two_rooms`` and ``maze`` (frames of the environments' random walks, labelled by the agent's grid cell;
+:mod:`jepa_world.data.images.trajectory_frames`).
 
 :class:`ImageDataConfig` names a dataset and its options; :func:`load_image_splits` returns its fixed
 train/test :class:`~jepa_world.data.images.dataset.ImageSplits`. Generated and embedded datasets are
@@ -22,8 +24,9 @@ from jepa_world.data.images.dataset import ImageSplits
 from jepa_world.data.images.digits import load_digits_splits
 from jepa_world.data.images.folder import load_folder_splits
 from jepa_world.data.images.shapes import load_shapes_splits
+from jepa_world.data.images.trajectory_frames import ENVIRONMENTS, load_trajectory_frame_splits
 
-DATASETS = ("digits", "shapes", "folder", "cifar10")
+DATASETS = ("digits", "shapes", "folder", "cifar10", *ENVIRONMENTS)
 """The names ``data.name`` accepts."""
 
 
@@ -31,10 +34,11 @@ DATASETS = ("digits", "shapes", "folder", "cifar10")
 class ImageDataConfig:
     """Which image dataset, at which resolution."""
 
-    name: Literal["digits", "shapes", "folder", "cifar10"] = "digits"
-    """digits (scikit-learn's 1,797 handwritten digits) | shapes (generated) | folder | cifar10."""
+    name: Literal["digits", "shapes", "folder", "cifar10", "two_rooms", "maze"] = "digits"
+    """digits (scikit-learn's 1,797 handwritten digits) | shapes (generated) | folder | cifar10 |
+    two_rooms | maze (environment frames, 2 channels)."""
     image_size: int = 32
-    """Images are resized to image_size x image_size px."""
+    """Images are resized to image_size x image_size px (two_rooms, maze: centre-cropped or padded, not resampled)."""
     path: str = ""
     """folder: the image folder; cifar10: the cifar-10-batches-py folder (unused otherwise)."""
     channels: int = 3
@@ -45,6 +49,12 @@ class ImageDataConfig:
     """shapes only: number of test images."""
     shapes_seed: int = 0
     """shapes only: seed of the train images (the test images use seed + 1)."""
+    frames_train: int = 8_000
+    """two_rooms, maze only: number of train frames."""
+    frames_test: int = 2_000
+    """two_rooms, maze only: number of test frames."""
+    frames_seed: int = 0
+    """two_rooms, maze only: seed of the train frames (the test frames use seed + 1)."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first impossible field."""
@@ -60,7 +70,7 @@ class ImageDataConfig:
     @property
     def in_channels(self) -> int:
         """Channels of the images this config loads."""
-        return {"digits": 1, "shapes": 3, "cifar10": 3}.get(self.name, self.channels)
+        return {"digits": 1, "shapes": 3, "cifar10": 3, "two_rooms": 2, "maze": 2}.get(self.name, self.channels)
 
 
 def load_image_splits(config: ImageDataConfig) -> ImageSplits:
@@ -76,6 +86,9 @@ def _cached(key: tuple) -> ImageSplits:
         return load_digits_splits(cfg.image_size)
     if cfg.name == "shapes":
         return load_shapes_splits(cfg.image_size, train=cfg.shapes_train, test=cfg.shapes_test, seed=cfg.shapes_seed)
+    if cfg.name in ENVIRONMENTS:
+        return load_trajectory_frame_splits(cfg.name, image_size=cfg.image_size, train=cfg.frames_train,
+                                            test=cfg.frames_test, seed=cfg.frames_seed)
     if cfg.name == "folder":
         return load_folder_splits(Path(cfg.path), image_size=cfg.image_size, channels=cfg.channels)
     return load_cifar10_splits(Path(cfg.path), image_size=cfg.image_size)
