@@ -22,6 +22,9 @@ TINY = {
     "ssl": ["data.image_size=16", "model.backbone.vit.patch_size=4", "model.backbone.vit.dim=32",
             "model.backbone.vit.depth=1", "model.backbone.vit.heads=2", "batch_size=16"],
     "video": ["batch_size=4", "data.num_frames=4"],
+    "generic": ["model.encoder.channels=(4,4,4)", "model.encoder.latent_channels=4",
+                "model.predictor.latent_channels=4", "model.predictor.hidden=8", "model.frameskip=2", "model.predictor.action_dim=4", "data.length=5",
+                "model.idm_hidden=8", "batch_size=4"],
     "ssl-encoder": ["model.encoder.patch_size=16", "model.encoder.dim=16", "model.encoder.depth=1",
                     "model.encoder.heads=2", "model.predictor.dim=16", "model.predictor.depth=1",
                     "model.predictor.heads=2", "data.frames_train=32", "data.frames_test=16", "batch_size=8"],
@@ -38,6 +41,8 @@ def tiny(preset: str) -> list[str]:
         return WORLD_MODEL
     if preset == "two-rooms-mlp":
         return TINY["two-rooms-mlp"]
+    if preset.endswith("-generic"):
+        return TINY["generic"]
     if preset.endswith(("-ssl-encoder", "-frozen")):
         return TINY[preset.split("-")[-1] if preset.endswith("-frozen") else "ssl-encoder"]
     if preset.startswith("ijepa"):

@@ -38,7 +38,7 @@ def test_predictor_is_translation_equivariant_away_from_the_border():
     dy, dx = 2, -3
     shifted_in = torch.roll(z, (dy, dx), dims=(2, 3))
     out, out_shifted = pred(z, a), pred(shifted_in, a)
-    # cells whose 7 x 7 receptive field (3 convs) stays off the zero padding, both where they are and where they came from
+    # cells whose 7 x 7 receptive field (3 convs) stays off the zero padding, where they are and where they came from
     rows, cols = slice(3 + dy, 18), slice(3, 18 + dx)
     expected = torch.roll(out, (dy, dx), dims=(2, 3))
     torch.testing.assert_close(out_shifted[:, :, rows, cols], expected[:, :, rows, cols], atol=1e-5, rtol=1e-5)

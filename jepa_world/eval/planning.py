@@ -48,6 +48,7 @@ from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsCon
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
 from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
 from jepa_world.eval.protocols import PROTOCOL_LABELS
+from jepa_world.planning.blurred_cost import BlurredCost, SpatialLatent
 from jepa_world.planning.chunked import ChunkedWorldModel
 from jepa_world.planning.costs import make_cost
 from jepa_world.planning.goal_stop import calibrate_goal_energy
@@ -96,6 +97,10 @@ class PlanningEvalConfig:
     """Adds path_weight * (mean distance over the horizon) to the cost: plans that arrive early and stay win."""
     motion_weight: float = 0.0
     """Adds motion_weight * (latent path length of the plan) to the cost: holds an agent at its goal (costs.py)."""
+    blurs: tuple[int, ...] = ()
+    """Spatial-latent models only: compare latent maps box-blurred by these odd kernel sizes (cells), e.g.
+    (1, 3, 5, 9), so that the distance keeps growing when the compared regions stop overlapping
+    (planning/blurred_cost.py); () compares the latents as they are."""
     mpc: MPCConfig = field(default_factory=_default_mpc)
     """The receding-horizon loop (replanning period, macro-action length, warm start)."""
     goal_stop: bool = False
@@ -285,6 +290,11 @@ def build_planner(world_model: WorldModel, config: PlanningEvalConfig) -> Planne
             world_model, repeat)
     cost = make_cost(config.cost, reduce=config.reduce, discount=config.discount,
                      path_weight=config.path_weight, motion_weight=config.motion_weight)
+    if config.blurs:
+        if not isinstance(world_model, SpatialLatent):
+            raise ValueError(f"blurs={config.blurs} needs a world model with a spatial latent (latent_shape), "
+                             f"got {type(world_model).__name__}")
+        cost = BlurredCost(cost, world_model.latent_shape, blurs=config.blurs)
     return make_planner(config.planner, model, cost, config=config.planner_config())
 
 

@@ -19,8 +19,8 @@ Loss over a window (frames z_0..z_T of the encoder, chunks a_0..a_{T-1}):
     L = w_pred * mean_t D(rollout_t, z_t) + w_var * var + w_cov * cov + w_time * |z_{t+1} - z_t|^2
       + w_idm * |IDM(z_t, z_{t+1}) - a_t|^2 (+ w_sigreg * sigreg)
 
-var/cov are VICReg's terms per time step over the batch on the flattened latent, IDM is a small
-convolutional head pooled over space. With ``target="ema"`` the targets come from an EMA copy of the
+var/cov are VICReg's terms per time step over the batch, on the flattened latent by default
+(``regularize``), IDM is a small convolutional head pooled over space. With ``target="ema"`` the targets come from an EMA copy of the
 encoder under stop-gradient; with ``freeze_encoder`` the encoder is fixed (a pretrained or random one)
 and only the predictor and the heads learn; a batch may then carry the encoder's ``features`` cached
 once (``data.feature_cache``) instead of images. ``encoder_kind="backbone"`` swaps the convolutional encoder
@@ -55,7 +55,6 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.rollout import unroll
 from jepa_world.nn.spatial_backbone import SpatialBackbone, SpatialBackboneConfig
 from jepa_world.nn.spatial_encoder import SpatialEncoder, SpatialEncoderConfig
@@ -112,6 +111,11 @@ class SpatialWorldModelConfig:
     """online: targets are the encoder's own outputs (gradient flows; PLDM); ema: an EMA encoder, no gradient."""
     ema_momentum: float = 0.99
     """Start momentum of the EMA target (cosine schedule to 1.0), when target=ema."""
+    regularize: Literal["cells", "flat"] = "flat"
+    """What VICReg's var/cov (and SIGReg) treat as one embedding: 'flat' the whole flattened map (every one of
+    C' * h * w dims must vary over the batch, which pushes every cell to say something about where things are),
+    'cells' the C'-vector of every latent cell (samples = batch x cells): on Two Rooms the walls alone satisfy
+    it and the latent dropped the agent (docs/world_model.md)."""
     freeze_encoder: bool = False
     """Keep the encoder fixed (pretrained or random): only the predictor and heads learn."""
     idm_hidden: int = 32
@@ -137,6 +141,8 @@ class SpatialWorldModelConfig:
         if self.distance not in ("mse", "l1") or self.target not in ("online", "ema"):
             raise ValueError(f"distance must be 'mse' or 'l1' and target 'online' or 'ema', "
                              f"got {self.distance!r}, {self.target!r}")
+        if self.regularize not in ("cells", "flat"):
+            raise ValueError(f"regularize must be 'cells' or 'flat', got {self.regularize!r}")
         if self.freeze_encoder and self.target == "ema":
             raise ValueError("freeze_encoder already fixes the targets: use target='online' with it")
         if not 0.0 <= self.ema_momentum < 1.0:
@@ -198,6 +204,11 @@ class SpatialWorldModel(nn.Module):
         if self.config.freeze_encoder:
             self.encoder.eval()
         return self
+
+    @property
+    def frameskip(self) -> int:
+        """Env steps per model step (the :class:`~jepa_world.planning.protocols.FrameskipModel` capability)."""
+        return self.config.frameskip
 
     @property
     def latent_dim(self) -> int:
@@ -292,12 +303,13 @@ class SpatialWorldModel(nn.Module):
         terms = {"pred": multistep_prediction_loss(self.rollout(z[:, 0], actions), target,
                                                    distance=self.config.distance)}
         trainable_latent = not self.config.freeze_encoder
+        regularized = self._regularized(z)  # (samples, T+1, dims)
         if trainable_latent and (w.var or w.cov):
-            terms["var"], terms["cov"] = temporal_vicreg_terms(z)
+            terms["var"], terms["cov"] = temporal_vicreg_terms(regularized)
         if trainable_latent and w.time:
             terms["time"] = temporal_smoothness(z)
         if trainable_latent and w.sigreg:
-            terms["sigreg"] = sigreg(z.flatten(0, 1))
+            terms["sigreg"] = sigreg(regularized.flatten(0, 1))
         if self.idm is not None:
             terms["idm"] = idm_loss(self._idm(z), actions)
         loss = sum(getattr(w, k) * v for k, v in terms.items())
@@ -306,6 +318,14 @@ class SpatialWorldModel(nn.Module):
             probe_loss, metrics["probe_px"] = self._probe_loss(z.detach(), batch["positions"])
             loss = loss + probe_loss
         return loss, metrics
+
+    def _regularized(self, z: Tensor) -> Tensor:
+        """z (B, T+1, D) -> what var/cov see: (B * h * w, T+1, C') per cell ('cells') or z itself ('flat')."""
+        if self.config.regularize == "flat":
+            return z
+        b, t1, _ = z.shape
+        c, h, w = self.latent_shape
+        return z.reshape(b, t1, c, h * w).permute(0, 3, 1, 2).reshape(b * h * w, t1, c)
 
     def _idm(self, z: Tensor) -> Tensor:
         """z (B, T+1, D) -> predicted chunks (B, T, k*A)."""
@@ -328,7 +348,11 @@ class SpatialWorldModel(nn.Module):
             ema_update(self.target_encoder, self.encoder, momentum=momentum)
 
     @torch.no_grad()
-    def diagnostics(self, batch: dict[str, Tensor]) -> dict[str, float]:
-        """Collapse diagnostics of the embeddings of the batch's first frames."""
+    def diagnostic_embeddings(self, batch: dict[str, Tensor]) -> Tensor:
+        """The latent cells of the batch's first frames, one row each: (B * h * w, C').
+
+        A spatial latent's flat rank is bounded by the scene's few degrees of freedom, so the collapse
+        diagnostics (logged by the training loop) read its per-cell channel vectors, which collapse
+        when the encoder's output stops depending on its input."""
         z = batch["features"][:, 0] if "features" in batch else self.encode(batch["obs"][:, 0])
-        return collapse_report(z).as_metrics()
+        return z.reshape(z.shape[0], *self.latent_shape).permute(0, 2, 3, 1).reshape(-1, self.latent_shape[0])

@@ -63,12 +63,14 @@ from jepa_world.planning.chunked import ChunkedWorldModel, expand_actions
 from jepa_world.planning.goal_stop import latent_energy
 from jepa_world.planning.protocols import (
     ActionRepeater,
+    FrameskipModel,
     ModelPlanner,
     Planner,
     PlanResult,
     ResettablePlanner,
     SubgoalPlanResult,
     WorldModel,
+    chunk_actions,
 )
 
 Probe = Callable[[Tensor], Tensor]
@@ -246,6 +248,11 @@ class _Escape:
         if self.z is not None and self.actions:
             with torch.no_grad():
                 executed = torch.stack(self.actions, dim=1).to(self.z)  # (N, k, A)
+                if isinstance(world_model, FrameskipModel) and world_model.frameskip > 1:
+                    executed = chunk_actions(executed, world_model.frameskip)  # (N, k / f, f * A) or None
+                if executed is None:  # the steps since the last plan do not fill whole model steps
+                    self.z, self.actions = z, []
+                    return
                 predicted = world_model.rollout(self.z, executed)[:, -1]  # (N, D)
             expected = torch.linalg.vector_norm(predicted - self.z, dim=-1).cpu()  # (N,)
             moved = torch.linalg.vector_norm(z - self.z, dim=-1).cpu()

@@ -67,6 +67,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from jepa_world.config import ConfigError, dict_problems, to_dict
 from jepa_world.errors import NonFiniteLossError
+from jepa_world.eval.collapse import collapse_report
 from jepa_world.train.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
@@ -97,6 +98,7 @@ from jepa_world.train.protocol import (
     BatchSource,
     Callback,
     HasAfterOptimizerStep,
+    HasDiagnosticEmbeddings,
     HasDiagnostics,
     HasParamGroups,
     Method,
@@ -519,7 +521,8 @@ class _Session:
         step, cfg = self.step, self.config
         if step % cfg.log_every == 0 or step == cfg.steps:
             self._log_train()
-        if cfg.diag_every and step % cfg.diag_every == 0 and isinstance(self.method, HasDiagnostics):
+        if cfg.diag_every and step % cfg.diag_every == 0 and isinstance(self.method,
+                                                                        (HasDiagnostics, HasDiagnosticEmbeddings)):
             self._log_group("diag", self._diagnostics(batch))
         for callback in self.callbacks:
             if step % callback.every == 0:
@@ -548,8 +551,13 @@ class _Session:
             self.logger.log(self.step, named)
 
     def _diagnostics(self, batch: Any) -> dict[str, float]:
+        out: dict[str, Any] = {}
         with preserve_rng(), _eval_mode(self.method), torch.no_grad():
-            return _floats(self.method.diagnostics(batch), "diagnostics()")
+            if isinstance(self.method, HasDiagnosticEmbeddings):
+                out.update(collapse_report(self.method.diagnostic_embeddings(batch)).as_metrics())
+            if isinstance(self.method, HasDiagnostics):
+                out.update(self.method.diagnostics(batch))
+        return _floats(out, "diagnostics()")
 
     def _run_callback(self, callback: Callback) -> dict[str, float]:
         with preserve_rng(), _eval_mode(self.method):

@@ -73,6 +73,19 @@ class HasDiagnostics(Protocol):
 
 
 @runtime_checkable
+class HasDiagnosticEmbeddings(Protocol):
+    """Optional: the embeddings (N, D) whose collapse diagnostics the loop logs every ``diag_every`` steps.
+
+    The loop computes the diagnostics (``eval.collapse``) itself, so a method needs no import from eval/.
+    Called like :meth:`HasDiagnostics.diagnostics`: under ``torch.no_grad()``, in eval mode, on the training batch.
+    """
+
+    def diagnostic_embeddings(self, batch: Any) -> Tensor:
+        """(N, D) embeddings of the batch, N >= 2 rows (e.g. one per image, or one per spatial cell)."""
+        ...
+
+
+@runtime_checkable
 class BatchSource(Protocol):
     """``source(step) -> batch``: deterministic given the source's own seed and ``step``."""
 
