@@ -318,18 +318,35 @@ def eval_probe_cmd(
 @app.command("diagnose")
 @friendly
 def diagnose_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory of an image-SSL preset.")],
+    run: Annotated[Path, typer.Argument(help="Run directory of an image-SSL or world-model preset.")],
     png: Annotated[Path | None, typer.Option(help="Spectrum PNG (default RUN/spectrum.png).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")] = None,
 ) -> None:
-    """Collapse diagnostics of a run: verdict, reasons, metrics, per-epoch history, singular-value spectrum PNG."""
-    from jepa_world.runs.ssl_run import diagnose_run, format_diagnosis
+    """Collapse diagnostics of a run: verdict, reasons, metrics, training history, singular-value spectrum PNG.
+
+    Image-SSL runs are judged on their dataset's test images; world-model runs on held-out frames of the
+    environment they were trained in (their diagnostic embeddings: per-cell vectors of a spatial latent)."""
+    from jepa_world.presets.ssl import KIND_IJEPA, KIND_JOINT
+    from jepa_world.presets.world_model import KIND as KIND_WORLD_MODEL
+    from jepa_world.runs.load import read_run_kind
 
     for path, option in ((png, "--png"), (json_out, "--json")):
         if path is not None:
             check_output_file(path, option)
-    out = diagnose_run(run, png)
-    typer.echo(format_diagnosis(out))  # verdict, reasons, test-set metrics, per-epoch history, PNG path
+    kind = read_run_kind(run)
+    if kind == KIND_WORLD_MODEL:
+        from jepa_world.runs.world_model_run import diagnose_world_model_run, format_world_model_diagnosis
+
+        out = diagnose_world_model_run(run, png)
+        typer.echo(format_world_model_diagnosis(out))  # verdict, reasons, held-out metrics, history, PNG path
+    elif kind in (KIND_JOINT, KIND_IJEPA):
+        from jepa_world.runs.ssl_run import diagnose_run, format_diagnosis
+
+        out = diagnose_run(run, png)
+        typer.echo(format_diagnosis(out))  # verdict, reasons, test-set metrics, per-epoch history, PNG path
+    else:
+        raise UserError(f"{run} holds a {kind!r} run; diagnose reads {KIND_WORLD_MODEL!r}, {KIND_JOINT!r} and "
+                        f"{KIND_IJEPA!r} runs")
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(out, indent=2))

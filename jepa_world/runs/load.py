@@ -22,7 +22,7 @@ from torch import nn
 
 from jepa_world.config import ConfigError
 from jepa_world.presets import build_method
-from jepa_world.train.checkpoint import CheckpointError, load_checkpoint, load_safetensors_into
+from jepa_world.train.checkpoint import CheckpointError, load_checkpoint, load_safetensors_into, read_json
 from jepa_world.train.loop import RunPaths, read_run_config
 
 
@@ -48,6 +48,19 @@ def load_method(run_dir: Path | str, *, expected_kind: str | None = None,
         raise CheckpointError(paths.root, f"no weights: neither {paths.checkpoint.relative_to(paths.root)} "
                                           f"nor {paths.weights.name}")
     return method.eval(), config
+
+
+def read_run_kind(run_dir: Path | str) -> str:
+    """The method ``kind`` a run directory holds (config.json, else model.json), e.g. ``"world_model"``.
+
+    Raises CheckpointError naming the file when neither is a readable JSON object with a string ``kind``.
+    """
+    paths = RunPaths(Path(run_dir))
+    path = paths.config if paths.config.exists() or not paths.weights_meta.exists() else paths.weights_meta
+    config = read_json(path)
+    if not isinstance(config, dict) or not isinstance(config.get("kind"), str):
+        raise CheckpointError(path, "expected a JSON object with a string 'kind'")
+    return config["kind"]
 
 
 def _build(config_path: Path, config: dict[str, Any]) -> nn.Module:

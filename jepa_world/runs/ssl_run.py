@@ -135,7 +135,7 @@ def _embeddings(method: nn.Module, splits: ImageSplits, device: str) -> tuple[Te
     return reps, embs
 
 
-def _history(run_dir: Path) -> list[dict[str, float]]:
+def diag_history(run_dir: Path) -> list[dict[str, float]]:
     """The collapse diagnostics logged during training (``diag/*``), one dict per logged step."""
     path = RunPaths(run_dir).metrics
     if not path.is_file():
@@ -180,7 +180,7 @@ def diagnose_run(run_dir: Path | str, png_path: Path | str | None = None, *, dev
                  f"on {_describe(config)['dataset']}, step {step}: {state}")
     return {"run_dir": str(run_dir), **_describe(config), "step": step, "verdict": state, "reasons": reasons,
             "representation": _report_dict(rep_report), "embedding": _report_dict(emb_report),
-            "history": _history(run_dir), "png": str(png)}
+            "history": diag_history(run_dir), "png": str(png)}
 
 
 def plot_spectra(features: dict[str, Tensor], path: Path | str, *, title: str = "") -> Path:
