@@ -21,8 +21,8 @@ Loss over a window (frames z_0..z_T of the encoder, chunks a_0..a_{T-1}):
 
 var/cov are VICReg's terms per time step over the batch, on the flattened latent by default
 (``regularize``), IDM is a small convolutional head pooled over space. With ``target="ema"`` the targets
-come from an EMA copy of the encoder under stop-gradient; with ``freeze_encoder`` the encoder is fixed (a pretrained or random one)
-and only the predictor and the heads learn; a batch may then carry the encoder's ``features`` cached
+come from an EMA copy of the encoder under stop-gradient; with ``freeze_encoder`` the encoder is fixed
+(a pretrained or random one) and only the predictor and the heads learn; a batch may then carry the encoder's ``features`` cached
 once (``data.feature_cache``) instead of images. ``encoder_kind="backbone"`` swaps the convolutional encoder
 for the spatial readout of an image-SSL backbone (:mod:`jepa_world.nn.spatial_backbone`, ViT patch tokens or a
 ResNet feature map), e.g. a pretrained one, frozen (the ``two-rooms-frozen`` preset).
