@@ -19,12 +19,12 @@ Loss over a window (frames z_0..z_T of the encoder, chunks a_0..a_{T-1}):
     L = w_pred * mean_t D(rollout_t, z_t) + w_var * var + w_cov * cov + w_time * |z_{t+1} - z_t|^2
       + w_idm * |IDM(z_t, z_{t+1}) - a_t|^2 (+ w_sigreg * sigreg)
 
-var/cov are VICReg's terms per time step over the batch, on the flattened latent by default
-(``regularize``), IDM is a small convolutional head pooled over space. With ``target="ema"`` the targets
-come from an EMA copy of the encoder under stop-gradient; with ``freeze_encoder`` the encoder is fixed
-(a pretrained or random one) and only the predictor and the heads learn; a batch may then carry the encoder's ``features`` cached
-once (``data.feature_cache``) instead of images. ``encoder_kind="backbone"`` swaps the convolutional encoder
-for the spatial readout of an image-SSL backbone (:mod:`jepa_world.nn.spatial_backbone`, ViT patch tokens or a
+var/cov are VICReg's terms per time step over the batch, on the flattened latent by default (``regularize``),
+IDM is a small convolutional head pooled over space. With ``target="ema"`` the targets come from an EMA copy
+of the encoder under stop-gradient; with ``freeze_encoder`` the encoder is fixed (a pretrained or random one)
+and only the predictor and the heads learn; a batch may then carry the encoder's ``features`` cached once
+(``data.feature_cache``) instead of images. ``encoder_kind="backbone"`` swaps the convolutional encoder for
+the spatial readout of an image-SSL backbone (:mod:`jepa_world.nn.spatial_backbone`, ViT patch tokens or a
 ResNet feature map), e.g. a pretrained one, frozen (the ``two-rooms-frozen`` preset).
 
 An online linear position probe (detached) reports how well the latent encodes the agent's position
