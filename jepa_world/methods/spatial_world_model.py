@@ -77,13 +77,13 @@ class SpatialLossWeights:
 
     pred: float = 1.0
     """Multi-step prediction energy."""
-    var: float = 16.0
+    var: float = 4.0
     """VICReg variance hinge (per time step, over the batch, per latent dim)."""
-    cov: float = 8.0
+    cov: float = 2.0
     """VICReg covariance (off-diagonal) penalty."""
     time: float = 1.0
     """Temporal smoothness: mean squared difference of consecutive latents."""
-    idm: float = 4.0
+    idm: float = 8.0
     """Inverse dynamics: recover the action chunk from (z_t, z_{t+1})."""
     sigreg: float = 0.0
     """SIGReg (LeJEPA) on the latents: the single-hyperparameter alternative to var + cov."""

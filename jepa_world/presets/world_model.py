@@ -110,7 +110,7 @@ class MazeSpatialRunConfig(SpatialRunConfig):
 
 
 def _generic_train() -> TrainConfig:
-    return TrainConfig(steps=6000, lr=1e-3, weight_decay=0.0, warmup_steps=100, time_budget_s=1800.0,
+    return TrainConfig(steps=2000, lr=1e-3, weight_decay=0.0, warmup_steps=100, time_budget_s=1800.0,
                        log_every=50, diag_every=500, ckpt_every=500)
 
 
