@@ -123,3 +123,42 @@ def test_every_planner_plans_over_the_spatial_latent(planner):
     assert z0.shape == (3, wm.latent_dim)
     assert result.actions.shape[0] == 3 and result.actions.shape[2] == 2
     assert torch.isfinite(result.actions).all() and torch.isfinite(result.cost).all()
+
+
+def test_stall_escapes_predict_the_executed_steps_as_frameskip_chunks():
+    """The loop checks its own prediction of the steps executed since the last plan: for a frameskip model
+    they are fed as chunks; an observation that never changes while the model predicts motion is a stall."""
+    from jepa_world.planning.mpc import MPCAgent, MPCConfig
+
+    wm = tiny_model(frameskip=5).eval()
+    randomize(wm.predictor)
+    config = default_eval_config("mppi", num_envs=2)
+    config.planner_overrides.update(horizon=2, num_samples=8, num_elites=4, iterations=1)
+    agent = MPCAgent(wm, build_planner(wm, config),
+                     MPCConfig(replan_every=5, action_repeat=5, stall_ratio=0.5, escape_steps=2))
+    obs = torch.rand(2, 2, 65, 65)
+    with torch.no_grad():
+        agent.reset(obs.flip(-1))
+        actions = [agent.act(obs) for _ in range(11)]  # plans at steps 0, 5, 10: two checks of 5 executed steps
+    assert all(a.shape == (2, 2) for a in actions)
+    assert agent.escapes is not None and agent.escapes.tolist() == [2, 2]
+
+
+def test_blurred_cost_needs_a_spatial_latent_and_keeps_the_plain_cost_at_blur_one():
+    from jepa_world.planning.blurred_cost import BlurredCost
+    from jepa_world.planning.costs import make_cost
+
+    wm = tiny_model(frameskip=5)
+    config = default_eval_config("mppi", blurs=(1, 3))
+    assert isinstance(build_planner(wm, config).cost, BlurredCost)
+
+    class Flat:
+        def encode(self, obs): return obs.flatten(1)
+        def step(self, z, a): return z
+        def rollout(self, z0, actions): return z0[:, None].expand(-1, actions.shape[1], -1)
+
+    with pytest.raises(ValueError, match="spatial latent"):
+        build_planner(Flat(), config)
+    plain = make_cost("mse", reduce="last")
+    z, goal = torch.randn(2, 3, 4, wm.latent_dim), torch.randn(2, wm.latent_dim)
+    torch.testing.assert_close(BlurredCost(plain, wm.latent_shape, blurs=(1,))(z, goal), plain(z, goal))
