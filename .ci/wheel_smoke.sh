@@ -34,6 +34,16 @@ tiny() {  # tiny overrides of a preset's family (keys from `jepa-world train --p
       model.encoder.depth=1 model.encoder.heads=2 model.predictor.dim=32 model.predictor.depth=1
       model.predictor.heads=2 batch_size=8" ;;
     video-*) echo "batch_size=4 data.num_frames=4" ;;
+    *-generic) echo "model.encoder.channels=(4,4,4) model.encoder.latent_channels=4 model.predictor.latent_channels=4
+      model.predictor.hidden=8 model.frameskip=2 model.predictor.action_dim=4 data.length=5 model.idm_hidden=8
+      batch_size=4" ;;
+    *-ssl-encoder) echo "model.encoder.patch_size=16 model.encoder.dim=16 model.encoder.depth=1 model.encoder.heads=2
+      model.predictor.dim=16 model.predictor.depth=1 model.predictor.heads=2 data.frames_train=32
+      data.frames_test=16 batch_size=8" ;;
+    *-frozen) echo "encoder=random model.backbone.backbone.vit.dim=16 model.backbone.backbone.vit.depth=1
+      model.backbone.backbone.vit.heads=2 model.backbone.backbone.vit.patch_size=16 model.frameskip=2
+      model.predictor.action_dim=4 data.length=5 model.predictor.hidden=8 model.idm_hidden=8
+      model.backbone.latent_channels=4 batch_size=4 cache.windows=8" ;;
     *-digits | *-shapes) echo "data.image_size=16 model.backbone.vit.patch_size=4 model.backbone.vit.dim=32
       model.backbone.vit.depth=1 model.backbone.vit.heads=2 batch_size=16" ;;
     *) echo "wheel-smoke: no tiny overrides for preset $1; add its family to .ci/wheel_smoke.sh" >&2; return 1 ;;
