@@ -26,6 +26,7 @@ from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.two_rooms_physics import apply_action
 from jepa_world.envs.two_rooms_render import render
 from jepa_world.planning.blurred_cost import SpatialLatent, blur_pyramid
+from jepa_world.planning.protocols import HoldingModel
 from jepa_world.runs.load import load_method
 
 DISTANCES = (3, 6, 10, 15, 25, 40)
@@ -78,7 +79,7 @@ def drift(wm, n: int = 300) -> dict:
     for h in range(1, max(HORIZONS) + 1):
         for _ in range(5):
             p = apply_action(p, action, wall_x, door_y, physics="ebjepa", generator=g)
-        z = wm.hold(z, action, 5) if hasattr(wm, "hold") else _step5(wm, z, action)
+        z = wm.hold(z, action, 5) if isinstance(wm, HoldingModel) else _step5(wm, z, action)
         if h in HORIZONS:
             true = wm.encode(render(p.float(), wall_x, door_y))
             rows[str(h)] = {"probe_px": round(float((wm.decode_position(z) - p.float()).norm(dim=-1).mean()), 2),

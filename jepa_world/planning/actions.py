@@ -123,3 +123,17 @@ def device_generator(current: torch.Generator | None, device: torch.device, seed
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
     return gen
+
+
+def chunk_actions(actions: Tensor, frameskip: int) -> Tensor | None:
+    """Env actions (N, k, A) -> the model's chunks (N, k / frameskip, frameskip * A); None when k is not a multiple.
+
+    Examples:
+        >>> import torch
+        >>> chunk_actions(torch.arange(8.0).view(1, 4, 2), 2).tolist()
+        [[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0]]]
+        >>> chunk_actions(torch.zeros(1, 3, 2), 2) is None
+        True
+    """
+    n, k, a = actions.shape
+    return None if k % frameskip else actions.reshape(n, k // frameskip, frameskip * a)

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from jepa_world.planning.actions import WarmFill, shift_warm_start
+from jepa_world.planning.actions import WarmFill, chunk_actions, shift_warm_start
 from jepa_world.planning.chunked import ChunkedWorldModel, expand_actions
 from jepa_world.planning.goal_stop import latent_energy
 from jepa_world.planning.protocols import (
@@ -70,7 +70,6 @@ from jepa_world.planning.protocols import (
     ResettablePlanner,
     SubgoalPlanResult,
     WorldModel,
-    chunk_actions,
 )
 
 Probe = Callable[[Tensor], Tensor]
@@ -245,15 +244,10 @@ class _Escape:
         if not self.on:
             return
         self.stalled = torch.zeros_like(self.stalled)
-        if self.z is not None and self.actions:
+        executed = self._executed(world_model)  # None: nothing to check
+        if self.z is not None and executed is not None:
             with torch.no_grad():
-                executed = torch.stack(self.actions, dim=1).to(self.z)  # (N, k, A)
-                if isinstance(world_model, FrameskipModel) and world_model.frameskip > 1:
-                    executed = chunk_actions(executed, world_model.frameskip)  # (N, k / f, f * A) or None
-                if executed is None:  # the steps since the last plan do not fill whole model steps
-                    self.z, self.actions = z, []
-                    return
-                predicted = world_model.rollout(self.z, executed)[:, -1]  # (N, D)
+                predicted = world_model.rollout(self.z, executed.to(self.z))[:, -1]  # (N, D)
             expected = torch.linalg.vector_norm(predicted - self.z, dim=-1).cpu()  # (N,)
             moved = torch.linalg.vector_norm(z - self.z, dim=-1).cpu()
             self.largest = torch.maximum(self.largest, expected)
@@ -262,6 +256,16 @@ class _Escape:
             self.stalled = (moved < self.config.stall_ratio * expected) & (expected > MIN_EXPECTED * self.largest)
             self.counts += self.stalled.long()
         self.z, self.actions = z, []
+
+    def _executed(self, world_model: WorldModel) -> Tensor | None:
+        """The actions executed since the last plan, in the model's own steps: (N, k, A), chunks
+        (N, k / f, f * A) for a frameskip-f model, or None when there are none or they fill no whole model step."""
+        if not self.actions:
+            return None
+        executed = torch.stack(self.actions, dim=1)  # (N, k, A)
+        if isinstance(world_model, FrameskipModel) and world_model.frameskip > 1:
+            return chunk_actions(executed, world_model.frameskip)
+        return executed
 
     def action(self, planned: Tensor, k: int) -> Tensor:
         """The action to execute at step k after the plan: planned (N, A), or random for stalled environments."""

@@ -90,24 +90,11 @@ class HoldingModel(Protocol):
 class FrameskipModel(Protocol):
     """A world model whose one step covers ``frameskip`` env steps: its action is their chunk (B, frameskip * A).
 
-    Executed env actions (N, k, A) are predicted through it as k / frameskip chunks (:func:`chunk_actions`)."""
+    Executed env actions (N, k, A) are predicted through it as k / frameskip chunks
+    (:func:`~jepa_world.planning.actions.chunk_actions`)."""
 
     frameskip: int
     """Env steps per model step."""
-
-
-def chunk_actions(actions: Tensor, frameskip: int) -> Tensor | None:
-    """Env actions (N, k, A) -> the model's chunks (N, k / frameskip, frameskip * A); None when k is not a multiple.
-
-    Examples:
-        >>> import torch
-        >>> chunk_actions(torch.arange(8.0).view(1, 4, 2), 2).tolist()
-        [[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0]]]
-        >>> chunk_actions(torch.zeros(1, 3, 2), 2) is None
-        True
-    """
-    n, k, a = actions.shape
-    return None if k % frameskip else actions.reshape(n, k // frameskip, frameskip * a)
 
 
 @runtime_checkable

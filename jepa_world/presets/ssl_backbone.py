@@ -9,8 +9,8 @@ naming what was expected and what was got: a missing directory, a run of another
 a video model), images of another channel count, or of a size the crop/pad cannot bridge.
 
 It sits in ``presets`` (the frozen presets call it) and so cannot use ``runs.load.load_method`` (the
-``runs`` layer is above ``presets``): it loads the run with the same rule, from the ``train`` helpers —
-``checkpoints/last.pt`` when present (never older than the export), else ``model.safetensors``.
+``runs`` layer is above ``presets``); both take the run's weights by the one rule of
+:func:`jepa_world.train.run_weights.load_run_weights`.
 
 Examples:
     >>> load_ssl_backbone("no/such/run", in_channels=2, image_size=65)   # doctest: +IGNORE_EXCEPTION_DETAIL
@@ -31,8 +31,8 @@ from jepa_world.errors import UserError
 from jepa_world.nn.backbones import BackboneConfig
 from jepa_world.nn.spatial_backbone import SpatialBackboneConfig
 from jepa_world.presets import build_method
-from jepa_world.train.checkpoint import CheckpointError, load_safetensors_into
-from jepa_world.train.loop import RunPaths, load_run, read_run_config
+from jepa_world.train.loop import RunPaths, read_run_config
+from jepa_world.train.run_weights import load_run_weights
 
 SSL_KINDS = ("ijepa", "joint_embedding")
 """Run kinds whose backbone can be frozen as a world-model encoder."""
@@ -57,11 +57,11 @@ def load_ssl_backbone(run_dir: Path | str, *, in_channels: int, image_size: int
                         f"(kind {' or '.join(SSL_KINDS)}) or encoder=random; recipe: {RECIPE}")
     if not paths.config.is_file():
         raise UserError(f"encoder={run_dir}: no config.json; expected a finished image-SSL run directory")
-    kind = read_run_config(paths.config)["kind"]
+    config = read_run_config(paths.config)
+    kind = config["kind"]
     if kind not in SSL_KINDS:
         raise UserError(f"encoder={run_dir} is a {kind!r} run; expected an image-SSL run with a backbone "
                         f"(kind {' or '.join(repr(k) for k in SSL_KINDS)}), e.g. from --preset two-rooms-ssl-encoder")
-    config = read_run_config(paths.config)
     data = from_dict(ImageDataConfig, config["model"]["data"])
     if data.in_channels != in_channels:
         raise UserError(f"encoder={run_dir} was trained on {data.in_channels}-channel images ({data.name}); "
@@ -79,17 +79,10 @@ def load_ssl_backbone(run_dir: Path | str, *, in_channels: int, image_size: int
 def _load(run_dir: Path, config: dict) -> nn.Module:
     """The SSL method of a run directory with its weights, in eval mode."""
     paths = RunPaths(run_dir)
-    method = build_method(config["kind"], config["model"])
-    if paths.checkpoint.is_file():
-        _, state = load_run(run_dir)
-        try:
-            method.load_state_dict(state["model"])
-        except (RuntimeError, KeyError) as e:
-            raise CheckpointError(paths.checkpoint, f"weights do not fit the {config['kind']} method: {e}") from e
-    elif paths.weights.is_file():
-        load_safetensors_into(method, paths.weights)
-    else:
+    if not (paths.checkpoint.is_file() or paths.weights.is_file()):
         raise UserError(f"encoder={run_dir}: no weights (neither checkpoints/last.pt nor model.safetensors)")
+    method = build_method(config["kind"], config["model"])
+    load_run_weights(method, run_dir, kind=config["kind"])
     return method.eval()
 
 

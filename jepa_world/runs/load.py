@@ -22,8 +22,9 @@ from torch import nn
 
 from jepa_world.config import ConfigError
 from jepa_world.presets import build_method
-from jepa_world.train.checkpoint import CheckpointError, load_checkpoint, load_safetensors_into, read_json
+from jepa_world.train.checkpoint import CheckpointError, read_json
 from jepa_world.train.loop import RunPaths, read_run_config
+from jepa_world.train.run_weights import load_run_weights
 
 
 def load_method(run_dir: Path | str, *, expected_kind: str | None = None,
@@ -35,18 +36,12 @@ def load_method(run_dir: Path | str, *, expected_kind: str | None = None,
     naming the config file when it lacks fields or holds ill-typed ones.
     """
     paths = RunPaths(Path(run_dir))
-    config_path = paths.config if paths.config.exists() or not paths.weights_meta.exists() else paths.weights_meta
+    config_path = _config_path(paths)
     config = read_run_config(config_path)
     if expected_kind is not None and config["kind"] != expected_kind:
         raise CheckpointError(config_path, f"run holds a {config['kind']!r} model, expected {expected_kind!r}")
     method = _build(config_path, config)
-    if paths.checkpoint.exists():
-        _load_checkpoint_weights(method, paths.checkpoint, config["kind"], map_location)
-    elif paths.weights.exists():
-        load_safetensors_into(method, paths.weights)
-    else:
-        raise CheckpointError(paths.root, f"no weights: neither {paths.checkpoint.relative_to(paths.root)} "
-                                          f"nor {paths.weights.name}")
+    load_run_weights(method, paths.root, kind=config["kind"], map_location=map_location)
     return method.eval(), config
 
 
@@ -55,12 +50,16 @@ def read_run_kind(run_dir: Path | str) -> str:
 
     Raises CheckpointError naming the file when neither is a readable JSON object with a string ``kind``.
     """
-    paths = RunPaths(Path(run_dir))
-    path = paths.config if paths.config.exists() or not paths.weights_meta.exists() else paths.weights_meta
+    path = _config_path(RunPaths(Path(run_dir)))
     config = read_json(path)
     if not isinstance(config, dict) or not isinstance(config.get("kind"), str):
         raise CheckpointError(path, "expected a JSON object with a string 'kind'")
     return config["kind"]
+
+
+def _config_path(paths: RunPaths) -> Path:
+    """config.json, else model.json (which repeats it) when only the exported model is there."""
+    return paths.config if paths.config.exists() or not paths.weights_meta.exists() else paths.weights_meta
 
 
 def _build(config_path: Path, config: dict[str, Any]) -> nn.Module:
@@ -68,11 +67,3 @@ def _build(config_path: Path, config: dict[str, Any]) -> nn.Module:
         return build_method(config["kind"], config["model"])
     except ConfigError as e:
         raise ConfigError(f"{config_path}: 'model' does not match the model's config: {e}") from e
-
-
-def _load_checkpoint_weights(method: nn.Module, path: Path, kind: str, map_location: str | torch.device) -> None:
-    state = load_checkpoint(path, expected_kind=kind, map_location=map_location)
-    try:
-        method.load_state_dict(state["model"])
-    except (RuntimeError, KeyError) as e:
-        raise CheckpointError(path, f"weights do not match the model in config.json ({e})") from e
