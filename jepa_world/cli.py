@@ -236,6 +236,8 @@ def eval_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
     png: Annotated[Path | None, typer.Option(help="Write a summary PNG here.")] = None,
     oracle: Annotated[bool, typer.Option(help="Plan with the ground-truth model instead (upper bound).")] = False,
+    critic: Annotated[Path | None, typer.Option(
+        help="A critic directory (`jepa-world critic RUN --out DIR`): its cost-to-go ends every plan's cost.")] = None,
     overrides: Annotated[list[str] | None, typer.Argument(
         help="key=value (see --show-config): planner.horizon=12, mpc.replan_every=8, cost=l2, env=maze.")] = None,
     show_config: Annotated[bool, typer.Option(
@@ -256,8 +258,9 @@ def eval_cmd(
     for path, option in ((json_out, "--json"), (png, "--png")):
         if path is not None:
             check_output_file(path, option)
+    value = _load_critic(critic)
     model, probe, cfg = _planned_model(run, oracle, planner, episodes, seed, num_envs, items)
-    report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty())
+    report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty(), critic=value)
     typer.echo(report.table())
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -266,6 +269,38 @@ def eval_cmd(
     if png:
         save_summary_png(report, report.results[0], str(png))
         typer.echo(f"wrote {png}")
+
+
+def _load_critic(path: Path | None):
+    if path is None:
+        return None
+    from jepa_world.runs.critic_run import load_critic
+
+    return load_critic(path)
+
+
+@app.command("critic")
+@friendly
+def critic_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory of a trained world model.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the critic to (never inside RUN).")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing critic directory at --out.")] = False,
+    overrides: Annotated[list[str] | None, typer.Argument(
+        help="key=value: trajectories=1000, model_steps=20, fit.steps=3000, fit.expectile=0.2, fit.gamma=0.97.")]
+    = None,
+) -> None:
+    """Fit a latent critic V(z, goal) (steps-to-go) on the run's reward-free data by relabelled TD; use it with
+    `eval RUN --critic DIR`. Prints how well it and the plain latent distance rank true distances."""
+    from jepa_world.config import apply_overrides
+    from jepa_world.runs.critic_run import CriticRunConfig, train_critic
+
+    check_output_dir(out, "--out")
+    cfg = apply_overrides(CriticRunConfig(), _split_overrides(overrides))
+    meta = train_critic(run, out, cfg, overwrite=overwrite, progress=sys.stderr.isatty())
+    check = meta["check"]
+    typer.echo(f"critic fitted in {meta['fit_s']:.0f} s (encoding {meta['encode_s']:.0f} s); rank correlation with "
+               f"the true distance on {check['pairs']} held-out pairs: critic {check['spearman_critic']:.3f}, "
+               f"latent l2 {check['spearman_latent_l2']:.3f}; wrote {out}")
 
 
 @app.command("plan")

@@ -51,6 +51,7 @@ from jepa_world.eval.protocols import PROTOCOL_LABELS
 from jepa_world.planning.blurred_cost import BlurredCost, SpatialLatent
 from jepa_world.planning.chunked import ChunkedWorldModel
 from jepa_world.planning.costs import make_cost
+from jepa_world.planning.critic_cost import Critic, CriticCost
 from jepa_world.planning.goal_stop import calibrate_goal_energy
 from jepa_world.planning.high_level import HeldActionModel
 from jepa_world.planning.mpc import MPCConfig, Probe
@@ -109,6 +110,9 @@ class PlanningEvalConfig:
     sets the threshold instead."""
     goal_stop_k: int = 2
     """Frames apart in the calibration clips (Two Rooms and maze walks move ~1 px per step)."""
+    critic_weight: float = 1.0
+    """With a critic (``eval --critic DIR``): the cost adds critic_weight x its cost-to-go from the plan's last
+    latent (planning/critic_cost.py); ignored without one."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -123,6 +127,8 @@ class PlanningEvalConfig:
         self.mpc.validate()
         self.maze.validate()
         TwoRoomsConfig(physics=self.physics, walls=self.walls)  # validates both names
+        if not self.critic_weight >= 0:
+            raise ValueError(f"PlanningEvalConfig.critic_weight must be >= 0, got {self.critic_weight}")
         make_cost(self.cost, reduce=self.reduce, discount=self.discount, path_weight=self.path_weight,
                   motion_weight=self.motion_weight)
         horizon = self.planner_config().horizon
@@ -174,6 +180,11 @@ class PlanningReport:
     steps_to_success: list[int]
     goal_energy: float = 0.0
     """The agent's goal-stop threshold (0 = no goal stop)."""
+    mean_surprise: float | None = None
+    """Mean over episodes and replans of the agent's surprise (latent energy between the predicted and the observed
+    latent after each executed chunk; planning/mpc.py); None when no episode replanned twice."""
+    surprise: list[list[float]] = field(default_factory=list)
+    """Per episode, the surprise at each replan after the first."""
     protocols: dict[str, str] = field(default_factory=lambda: dict(PROTOCOL_LABELS))
     """What each success number means (JSON readers see the labels beside the numbers)."""
     config: dict[str, Any] = field(default_factory=dict)
@@ -197,6 +208,8 @@ class PlanningReport:
             ("success rate, final (distance after the budget)", f"{self.success_rate:.3f}"),
             ("success rate, first-hit (reached at some step)", f"{self.success_rate_first_hit:.3f}"),
             ("goal-stop threshold (latent energy; 0 = off)", f"{self.goal_energy:.4g}"),
+            ("mean surprise (latent energy, predicted vs observed)",
+             "-" if self.mean_surprise is None else f"{self.mean_surprise:.4g}"),
             ("mean final distance (px)", f"{self.mean_final_distance:.2f}"),
             ("median final distance (px)", f"{self.median_final_distance:.2f}"),
             ("mean steps to success", steps),
@@ -280,9 +293,10 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
     return [f"{k}={v}" for k, v in trained.items() if k not in given] + overrides
 
 
-def build_planner(world_model: WorldModel, config: PlanningEvalConfig) -> Planner:
+def build_planner(world_model: WorldModel, config: PlanningEvalConfig, *, critic: Critic | None = None) -> Planner:
     """The configured planner over ``world_model``, wrapped when action_repeat > 1 in ChunkedWorldModel, or in the
-    equivalent HeldActionModel for a model with a fast ``hold(z, a, steps)`` (the maze oracle)."""
+    equivalent HeldActionModel for a model with a fast ``hold(z, a, steps)`` (the maze oracle); with a ``critic``
+    its cost-to-go from each plan's last latent joins the cost (``config.critic_weight``)."""
     repeat = config.mpc.action_repeat
     model = world_model
     if repeat > 1:
@@ -295,16 +309,20 @@ def build_planner(world_model: WorldModel, config: PlanningEvalConfig) -> Planne
             raise ValueError(f"blurs={config.blurs} needs a world model with a spatial latent (latent_shape), "
                              f"got {type(world_model).__name__}")
         cost = BlurredCost(cost, world_model.latent_shape, blurs=config.blurs)
+    if critic is not None:
+        cost = CriticCost(cost, critic, weight=config.critic_weight)
     return make_planner(config.planner, model, cost, config=config.planner_config())
 
 
 def evaluate_planning(
-    world_model: WorldModel, config: PlanningEvalConfig, *, probe: Probe | None = None, progress: bool = False
+    world_model: WorldModel, config: PlanningEvalConfig, *, probe: Probe | None = None, progress: bool = False,
+    critic: Critic | None = None,
 ) -> PlanningReport:
-    """Run the configured episodes with MPC and summarise them. A ``probe`` also records planned paths."""
+    """Run the configured episodes with MPC and summarise them. A ``probe`` also records planned paths; a
+    ``critic`` (z, goal) -> cost-to-go adds a terminal cost (``build_planner``)."""
     config.validate()
     all_episodes = sample_eval_episodes(config)
-    planner = build_planner(world_model, config)
+    planner = build_planner(world_model, config, critic=critic)
     results = []
     with _eval_mode(world_model):
         mpc = agent_loop_config(world_model, config)
@@ -370,6 +388,8 @@ def summarize(results: list[MPCResult], config: PlanningEvalConfig) -> PlanningR
     wall = [r.wall_s for r in results]
     ms = statistics.median(ms for r in results for ms in r.replan_ms)
     num_envs = min(config.num_envs, config.episodes)
+    surprise = [r.surprise for r in results if r.surprise is not None]
+    surprises = torch.cat(surprise) if surprise else None  # (E, R - 1)
     return PlanningReport(
         planner=config.planner, episodes=len(final), num_envs=num_envs,
         success_rate=success.float().mean().item(), success_rate_first_hit=first_hit.float().mean().item(),
@@ -381,6 +401,8 @@ def summarize(results: list[MPCResult], config: PlanningEvalConfig) -> PlanningR
         plan_s_per_episode=sum(sum(r.replan_ms) for r in results) / 1e3 / len(final),
         final_distance=final.tolist(), success=success.tolist(), success_first_hit=first_hit.tolist(),
         steps_to_success=steps.tolist(), config=to_dict(config), results=results,
+        mean_surprise=None if surprises is None else surprises.mean().item(),
+        surprise=[] if surprises is None else surprises.tolist(),
     )
 
 
@@ -477,11 +499,12 @@ def _draw_episode(ax: Any, result: MPCResult, i: int) -> None:
 def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, max_episodes: int = 6) -> None:
     """Trajectories of the first episodes of ``result`` (green = success, red = failure; decoded subgoals of a
     hierarchical planner as in :func:`save_paths_png`), the histogram of all final distances and the fraction of
-    episodes that reached the goal radius by each step."""
+    episodes that reached the goal radius by each step, and the agent's surprise at each replan (one curve per
+    drawn episode, and the mean over all)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(12, 6), layout="constrained")
-    axes = fig.subplots(2, 4)
+    fig = Figure(figsize=(15, 6), layout="constrained")
+    axes = fig.subplots(2, 5)
     for k, ax in enumerate(axes[:, :3].flat):
         if k < min(max_episodes, result.num_envs):
             _draw_episode(ax, result, k)
@@ -497,11 +520,27 @@ def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, ma
     reached = ((first >= 0)[:, None] & (first[:, None] <= t)).mean(0)  # (S + 1,)
     axes[1, 3].plot(t, reached)
     axes[1, 3].set(xlabel="step", ylabel="reached goal radius", ylim=(0, 1))
+    _draw_surprise(axes[:, 4], report, result, max_episodes)
     fig.suptitle(f"{report.planner}: success {report.success_rate:.0%} (final), {report.success_rate_first_hit:.0%} "
                  f"(first hit) over {report.episodes} episodes, "
                  f"{report.ms_per_replan:.0f} ms/replan ({report.num_envs} envs)")
     fig.savefig(path, dpi=80)
 
+
+
+def _draw_surprise(axes: Any, report: PlanningReport, result: MPCResult, max_episodes: int) -> None:
+    """Top: the surprise of the first drawn episodes by replan step; bottom: its mean over every episode."""
+    if result.surprise is None or not report.surprise:
+        for ax in axes:
+            ax.axis("off")
+        return
+    steps = np.arange(1, result.surprise.shape[1] + 1)  # replans after the first
+    for i in range(min(max_episodes, result.num_envs)):
+        color = "tab:green" if result.success[i] else "tab:red"
+        axes[0].plot(steps, result.surprise[i].numpy(), color=color, lw=1)
+    axes[0].set(xlabel="replan", ylabel="surprise (latent energy)", title="drawn episodes")
+    axes[1].plot(steps, np.asarray(report.surprise).mean(0))
+    axes[1].set(xlabel="replan", ylabel="mean surprise", title=f"all {report.episodes} episodes")
 
 
 def _draw_subgoals(ax: Any, result: MPCResult, i: int) -> None:
