@@ -39,7 +39,7 @@ def test_fitted_critic_matches_the_closed_form_on_a_deterministic_chain():
     states = torch.eye(n)
     critic = LatentCritic(LatentCriticConfig(latent_dim=n, hidden=64))
     fit_critic(critic, states[None], CriticFitConfig(steps=1500, batch_size=256, lr=3e-3, gamma=GAMMA,
-                                                     expectile=0.5, target_momentum=0.9, p_self=0.2,
+                                                     expectile=0.5, target_momentum=0.9, p_self=0.2, p_same=0.0,
                                                      p_future=0.6, future_p=0.3))
     pairs = [(s, g) for s in range(n - 1) for g in range(s, n)]  # the last state is never a start
     expected = discounted_steps(torch.tensor([g - s for s, g in pairs]), GAMMA)

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from jepa_world.nn.latent_critic import LatentCritic
 from jepa_world.objectives.ema import ema_update
-from jepa_world.objectives.goal_td import expectile_loss, sample_relabelled, td_targets
+from jepa_world.objectives.goal_td import Relabelled, expectile_loss, sample_relabelled, td_targets
 
 
 @dataclass
@@ -45,8 +45,10 @@ class CriticFitConfig:
     """EMA momentum of the target critic that gives the bootstrapped values."""
     p_self: float = 0.1
     """Share of pairs whose goal is the start (value 0)."""
-    p_future: float = 0.4
-    """Share of pairs whose goal is a later state of the same sequence; the rest are any state of any sequence."""
+    p_future: float = 0.3
+    """Share of pairs whose goal is a later state of the same sequence (geometric number of steps ahead)."""
+    p_same: float = 0.4
+    """Share of pairs whose goal is any state of the same sequence; the rest are any state of any sequence."""
     future_p: float = 0.3
     """Success probability of the geometric number of steps to a same-sequence goal."""
     seed: int = 0
@@ -68,8 +70,7 @@ def fit_critic(critic: LatentCritic, latents: Tensor, config: CriticFitConfig, *
     config.validate()
     if latents.dim() != 3:
         raise ValueError(f"fit_critic expects latents (M, L, D), got {tuple(latents.shape)}")
-    sample_relabelled(latents.shape[0], latents.shape[1], 1, p_self=config.p_self, p_future=config.p_future,
-                      future_p=config.future_p, generator=torch.Generator())  # validates the relabelling settings
+    _pairs(latents, 1, config, torch.Generator())  # validates the relabelling settings
     target = copy.deepcopy(critic).requires_grad_(False)
     optimizer = torch.optim.Adam(critic.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
@@ -87,10 +88,16 @@ def fit_critic(critic: LatentCritic, latents: Tensor, config: CriticFitConfig, *
 def _td_loss(critic: LatentCritic, target: LatentCritic, latents: Tensor, config: CriticFitConfig,
              generator: torch.Generator) -> Tensor:
     """One batch of relabelled pairs -> the expectile TD loss."""
-    pairs = sample_relabelled(latents.shape[0], latents.shape[1], config.batch_size, p_self=config.p_self,
-                              p_future=config.p_future, future_p=config.future_p, generator=generator)
+    pairs = _pairs(latents, config.batch_size, config, generator)
     z, z_next = latents[pairs.rows, pairs.t], latents[pairs.rows, pairs.t + 1]  # (B, D)
     goal = latents[pairs.goal_rows, pairs.goal_t]
     with torch.no_grad():
         targets = td_targets(target(z_next, goal), at_goal=pairs.at_goal, reached=pairs.reached, gamma=config.gamma)
     return expectile_loss(critic(z, goal), targets, config.expectile)
+
+
+def _pairs(latents: Tensor, batch: int, config: CriticFitConfig, generator: torch.Generator) -> Relabelled:
+    """``batch`` relabelled (start, goal) pairs over latents (M, L, D), in the config's shares."""
+    return sample_relabelled(latents.shape[0], latents.shape[1], batch, p_self=config.p_self,
+                             p_future=config.p_future, p_same=config.p_same, future_p=config.future_p,
+                             generator=generator)

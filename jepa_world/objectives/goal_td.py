@@ -56,15 +56,16 @@ class Relabelled:
 
 
 def sample_relabelled(num_seqs: int, seq_len: int, batch: int, *, p_self: float, p_future: float,
-                      future_p: float, generator: torch.Generator) -> Relabelled:
+                      future_p: float, generator: torch.Generator, p_same: float = 0.0) -> Relabelled:
     """Draw B starts uniformly and a goal for each: the start (``p_self``), a later state of its sequence
-    ``k ~ Geometric(future_p)`` steps ahead, truncated at the sequence's end (``p_future``), or a uniformly
-    drawn state of any sequence (the rest)."""
+    ``k ~ Geometric(future_p)`` steps ahead, truncated at the sequence's end (``p_future``), any state of its
+    sequence, earlier ones included (``p_same``: a random walk can go back), or a uniformly drawn state of any
+    sequence (the rest)."""
     if seq_len < 2 or num_seqs < 1:
         raise ValueError(f"relabelling needs sequences of >= 2 latents, got {num_seqs} of {seq_len}")
-    if min(p_self, p_future) < 0 or p_self + p_future > 1 or not 0 < future_p <= 1:
-        raise ValueError(f"need p_self, p_future >= 0 with p_self + p_future <= 1 and 0 < future_p <= 1, "
-                         f"got {p_self}, {p_future}, {future_p}")
+    if min(p_self, p_future, p_same) < 0 or p_self + p_future + p_same > 1 + 1e-9 or not 0 < future_p <= 1:
+        raise ValueError(f"need p_self, p_future, p_same >= 0 summing to <= 1 and 0 < future_p <= 1, "
+                         f"got {p_self}, {p_future}, {p_same}, {future_p}")
     rows = torch.randint(num_seqs, (batch,), generator=generator)
     t = torch.randint(seq_len - 1, (batch,), generator=generator)
     kind = torch.rand(batch, generator=generator)
@@ -74,7 +75,8 @@ def sample_relabelled(num_seqs: int, seq_len: int, batch: int, *, p_self: float,
     random_rows = torch.randint(num_seqs, (batch,), generator=generator)
     random_t = torch.randint(seq_len, (batch,), generator=generator)
     is_self, is_future = kind < p_self, (kind >= p_self) & (kind < p_self + p_future)
-    goal_rows = torch.where(is_self | is_future, rows, random_rows)
+    is_same = (kind >= p_self + p_future) & (kind < p_self + p_future + p_same)
+    goal_rows = torch.where(is_self | is_future | is_same, rows, random_rows)
     goal_t = torch.where(is_self, t, torch.where(is_future, future, random_t))
     return Relabelled(rows=rows, t=t, goal_rows=goal_rows, goal_t=goal_t)
 
