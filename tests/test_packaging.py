@@ -41,8 +41,24 @@ def test_every_imported_package_is_a_runtime_dependency():
     unknown = sorted(m for m in imported if m not in dists)
     assert not unknown, f"imported by jepa_world but not installed here: {unknown}"
     needed = {_normalized(dists[m][0]) for m in imported}
-    missing = sorted(needed - _declared())
+    missing = sorted(needed - _declared() - _optional_envs())
     assert not missing, f"jepa_world imports these but pyproject's dependencies lack them: {missing}"
+
+
+def _optional_envs() -> set[str]:
+    """Packages of the environment extras (imported on first use only, e.g. envs/pusht/package.py)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return set().union(*(_declared(x) for x in project["optional-dependencies"] if x != "dev"))
+
+
+def test_the_core_imports_without_the_environment_extras():
+    """``import jepa_world`` and the CLI module import no extra's package at module level."""
+    import subprocess
+
+    code = ("import sys, jepa_world, jepa_world.cli, jepa_world.envs.pusht; "
+            "print(sorted(m for m in ('gym_pusht', 'pygame', 'pymunk') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
 
 
 def test_torch_is_installed_first_and_pinned_in_the_wheel_smoke():
