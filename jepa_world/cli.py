@@ -140,7 +140,7 @@ def _split_overrides(items: list[str] | None) -> list[str]:
     bad = [x for x in items if "=" not in x]
     if bad:
         raise ValueError(f"overrides must look like key=value, got {bad}")
-    return [f"env={_env_name(x[4:], ('two_rooms', 'maze'))}" if x.startswith("env=") else x for x in items]
+    return [f"env={_env_name(x[4:], ('two_rooms', 'maze', 'pusht'))}" if x.startswith("env=") else x for x in items]
 
 
 def _echo_fields(rows: list[tuple[str, object, str]]) -> None:
@@ -227,6 +227,8 @@ def _planned_model(run: Path, oracle: bool, planner: str, episodes: int, seed: i
 
 def _oracle(cfg):
     """The ground-truth model of cfg's environment and its probe."""
+    if cfg.env == "pusht":
+        raise UserError("there is no ground-truth model of PushT (--oracle): evaluate a trained run")
     if cfg.env == "maze":
         from jepa_world.methods.maze_oracle import MazeOracle
 

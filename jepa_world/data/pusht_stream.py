@@ -12,6 +12,7 @@ x, y in px, states (B, T+1, 5)); positions and states feed probes only.
 from __future__ import annotations
 
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,23 @@ from jepa_world.data.shards import read_meta
 from jepa_world.errors import DatasetError
 
 KEYS = ("obs", "actions", "states")
+
+
+@dataclass
+class PushTStreamConfig:
+    """Training windows from a PushT dataset on disk (``jepa-world data generate --env pusht``)."""
+
+    path: str = "data/pusht"
+    """The dataset directory."""
+    length: int = 21
+    """Frames per training window (T + 1); at most the dataset's frames per trajectory."""
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first impossible field (the directory is checked when it is read)."""
+        if self.length < 2:
+            raise ValueError(f"length must be >= 2 frames, got {self.length}")
+        if not self.path:
+            raise ValueError("path must name a PushT dataset directory")
 
 
 def load_pusht_shard(path: Path, *, expect_num: int) -> dict[str, np.ndarray]:
