@@ -2,7 +2,8 @@
 
 Measures, per env and step: the package's physics step, our reset to a state, the frame at 64 px (goal region
 hidden), a PushTBatch step of N envs (physics + frames), gymnasium's SyncVectorEnv over the package env with
-pixel observations (for comparison), and data generation (frames + actions + states) per 1000 steps.
+pixel observations (for comparison), data generation (frames + actions + states) per 1000 steps, and how far
+the goals of evaluation episodes (goal 25 steps along an exploration trajectory) are from their starts.
 Usage: OMP_NUM_THREADS=1 python bench/pusht_timing.py [--steps 300] [--envs 8]
 Prints one JSON object.
 """
@@ -31,6 +32,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300, help="calls timed per measurement")
     ap.add_argument("--envs", type=int, default=8, help="N of the batched env and of the vector env")
     ap.add_argument("--image-size", type=int, default=64)
+    ap.add_argument("--episodes", type=int, default=100, help="DINO-WM-protocol episodes sampled (seed 0)")
     args = ap.parse_args()
 
     import gymnasium as gym
@@ -71,6 +73,14 @@ def main() -> None:
     n = max(args.steps // 100, 2)
     generate(n, cfg, seed=0)
     out["generation_s_per_1000_steps"] = round((time.perf_counter() - start) / (n * 100) * 1000, 3)
+
+    from jepa_world.envs.pusht.success import pusht_distance
+
+    episodes = sample_episodes(args.episodes, PushTConfig(), generator=torch.Generator().manual_seed(0))
+    start_distance = pusht_distance(episodes.start, episodes.goal)
+    out["episodes"] = args.episodes
+    out["episode_start_distance_median"] = round(float(start_distance.median()), 3)
+    out["episodes_solved_at_start"] = round(float((start_distance < 1).float().mean()), 3)
     print(json.dumps(out))
 
 
