@@ -120,3 +120,21 @@ def test_cli_without_the_extra_says_how_to_install(tmp_path, monkeypatch):
     r = runner.invoke(app, ["data", "generate", "--env", "pusht", "--num", "2", "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and 'pip install "jepa-world[pusht]"' in r.output
     assert not (tmp_path / "x").exists()
+
+
+def test_eval_episodes_from_a_held_out_dataset_are_states_goal_offset_apart(dataset):
+    """pusht_episodes=DIR: each episode's start and goal are states t and t + goal_offset of one stored trajectory."""
+    from jepa_world.eval.planning import PlanningEvalConfig, sample_eval_episodes
+
+    traj, _ = load_pusht_dataset(dataset)
+    cfg = PlanningEvalConfig(env="pusht", episodes=6, pusht=PushTConfig(goal_offset=3), pusht_episodes=str(dataset))
+    episodes = sample_eval_episodes(cfg)
+    assert episodes.start.shape == episodes.goal.shape == (6, 5)
+    for start, goal in zip(episodes.start.float().numpy(), episodes.goal.float().numpy(), strict=True):
+        hits = [(r, t) for r in range(5) for t in range(9 - 3)
+                if np.array_equal(traj.states[r, t], start) and np.array_equal(traj.states[r, t + 3], goal)]
+        assert len(hits) == 1
+    assert torch.equal(sample_eval_episodes(cfg).start, episodes.start)  # a pure function of the seed
+    with pytest.raises(ValueError, match="no start-goal pair 9 steps apart"):
+        sample_eval_episodes(PlanningEvalConfig(env="pusht", pusht=PushTConfig(goal_offset=9),
+                                                pusht_episodes=str(dataset)))

@@ -69,6 +69,22 @@ def load_pusht_dataset(directory: Path) -> tuple[PushTTrajectories, dict[str, An
     return PushTTrajectories(cat["obs"], cat["actions"], cat["states"]), meta
 
 
+def load_pusht_states(directory: Path) -> np.ndarray:
+    """Only the states (N, T+1, 5) of a PushT dataset (frames are not read): evaluation episodes from held-out data."""
+    directory = Path(directory)
+    meta = read_meta(directory)
+    if meta.get("env") != "pusht":
+        raise DatasetError(f"{directory} holds {meta.get('env')!r} data, not pusht")
+    parts = []
+    for s in meta["shards"]:
+        try:
+            with np.load(directory / s["file"], allow_pickle=False) as f:
+                parts.append(f["states"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise DatasetError(f"corrupt or unreadable PushT shard {directory / s['file']}: {e}") from e
+    return np.concatenate(parts)
+
+
 class PushTWindows:
     """Random windows of ``length`` frames from PushT trajectories: ``windows(step)`` is a batch of B."""
 

@@ -29,6 +29,7 @@ import dataclasses
 import io
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -40,13 +41,14 @@ from jepa_world.data.maze_gen import MazeDataConfig
 from jepa_world.data.maze_stream import MazeStream
 from jepa_world.data.pusht_gen import PushTDataConfig
 from jepa_world.data.pusht_gen import generate as generate_pusht
+from jepa_world.data.pusht_stream import load_pusht_states
 from jepa_world.data.stream import TwoRoomsStream
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 from jepa_world.envs import maze_render
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, MazeEpisodes
 from jepa_world.envs.maze_batch import sample_episodes as sample_maze_episodes
-from jepa_world.envs.pusht.batch import PushTBatch, PushTConfig, PushTEpisodes
+from jepa_world.envs.pusht.batch import PushTBatch, PushTConfig, PushTEpisodes, episodes_from_trajectories
 from jepa_world.envs.pusht.batch import sample_episodes as sample_pusht_episodes
 from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
@@ -89,6 +91,10 @@ class PlanningEvalConfig:
     """The maze task (env='maze'): rooms per side, extra doors, minimum door distance, step budget."""
     pusht: PushTConfig = field(default_factory=PushTConfig)
     """The PushT task (env='pusht'): image size, step budget, goal offset along exploration, action units."""
+    pusht_episodes: str = ""
+    """env='pusht': a PushT dataset directory (e.g. a held-out `data generate --env pusht --seed 99`) whose
+    trajectories give the episodes, start = state t, goal = state t + pusht.goal_offset (DINO-WM's goals from
+    data); empty: fresh exploration trajectories from the seed."""
     planner: str = "mppi"
     """Planner name: 'cem', 'mppi', 'gradient' or 'hierarchical' (see planning.registry)."""
     planner_overrides: dict[str, Any] = field(default_factory=lambda: {"horizon": 10, "num_samples": 64,
@@ -356,6 +362,9 @@ def calibration_clips(config: PlanningEvalConfig, *, clips: int = 64, seed: int 
 def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes | PushTEpisodes:
     """The evaluation's episode set: a pure function of (env, seed, task settings, episodes)."""
     generator = torch.Generator().manual_seed(config.seed)
+    if config.env == "pusht" and config.pusht_episodes:
+        states = torch.from_numpy(load_pusht_states(Path(config.pusht_episodes)))
+        return episodes_from_trajectories(states, config.pusht.goal_offset, config.episodes, generator=generator)
     if config.env == "pusht":
         return sample_pusht_episodes(config.episodes, config.pusht, generator=generator)
     if config.env == "maze":
