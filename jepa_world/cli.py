@@ -63,23 +63,39 @@ def _env_name(name: str, canonical: tuple[str, ...]) -> str:
 @friendly
 def data_generate(
     out: Annotated[Path, typer.Option("--out", help="Output directory (created; must not exist or be empty).")],
-    env: Annotated[str, typer.Option(help="Environment: two-rooms (or two_rooms).")] = "two-rooms",
+    env: Annotated[str, typer.Option(help="Environment: two-rooms (or two_rooms), pusht (extra [pusht]).")]
+    = "two-rooms",
     num: Annotated[int, typer.Option(help="Number of trajectories.")] = 100_000,
-    length: Annotated[int, typer.Option(help="Frames per trajectory (T+1).")] = 17,
+    length: Annotated[int | None, typer.Option(help="Frames per trajectory (T+1); default 17, pusht 101.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 0,
     fixed_wall: Annotated[bool, typer.Option(help="Fixed layout instead of random.")] = False,
-    shard_size: Annotated[int, typer.Option(help="Trajectories per shard file.")] = 10_000,
+    shard_size: Annotated[int | None, typer.Option(help="Trajectories per shard file; default 10000, pusht 100.")]
+    = None,
     store_obs: Annotated[bool, typer.Option(help="Also store uint8 observations (else rendered on load).")]
     = False,
+    image_size: Annotated[int, typer.Option(help="pusht only: frames are image-size x image-size RGB.")] = 64,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing non-empty --out.")] = False,
 ) -> None:
-    """Generate an offline dataset of random-walk trajectories."""
+    """Generate an offline dataset of random-walk (or, for pusht, scripted exploration) trajectories."""
     from jepa_world.data.build import ENVS, build_dataset
-    from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
+    from jepa_world.data.pusht_build import ENV as PUSHT
 
-    cfg = TwoRoomsDataConfig(length=length, fixed_wall=fixed_wall)
-    path = build_dataset(out, num=num, config=cfg, seed=seed, shard_size=shard_size, store_obs=store_obs,
-                         overwrite=overwrite, env=_env_name(env, ENVS), progress=sys.stderr.isatty())
+    name = _env_name(env, ENVS + (PUSHT,))
+    if name == PUSHT:
+        from jepa_world.data.pusht_build import build_pusht_dataset
+        from jepa_world.data.pusht_gen import PushTDataConfig
+
+        length = length or PushTDataConfig.length
+        path = build_pusht_dataset(out, num=num, config=PushTDataConfig(length=length, image_size=image_size),
+                                   seed=seed, shard_size=shard_size or 100, overwrite=overwrite,
+                                   progress=sys.stderr.isatty())
+    else:
+        from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
+
+        length = length or 17
+        cfg = TwoRoomsDataConfig(length=length, fixed_wall=fixed_wall)
+        path = build_dataset(out, num=num, config=cfg, seed=seed, shard_size=shard_size or 10_000,
+                             store_obs=store_obs, overwrite=overwrite, env=name, progress=sys.stderr.isatty())
     typer.echo(f"wrote {num} trajectories of {length} frames to {path}")
 
 
@@ -95,12 +111,19 @@ def data_show(
     import torch
 
     from jepa_world.data.preview import subset, trajectory_gif, trajectory_grid_png
-    from jepa_world.data.shards import load_trajectories
+    from jepa_world.data.shards import load_trajectories, read_meta
     from jepa_world.data.stats import dataset_stats
 
     if count < 1:
         raise UserError(f"--count must be >= 1, got {count}")
     out = check_output_dir(out or Path(directory) / "preview", "--out")
+    if read_meta(directory).get("env") == "pusht":
+        from jepa_world.data.pusht_preview import show_pusht_dataset
+
+        stats, written = show_pusht_dataset(directory, out, count=count, seed=seed)
+        typer.echo(json.dumps(stats, indent=2))
+        typer.echo(f"wrote {' and '.join(str(p) for p in written)}")
+        return
     traj, meta = load_trajectories(directory)
     rows = torch.randperm(len(traj), generator=torch.Generator().manual_seed(seed))[:count]
     png = trajectory_grid_png(subset(traj, rows), out / "trajectories.png", count=count)
@@ -117,7 +140,7 @@ def _split_overrides(items: list[str] | None) -> list[str]:
     bad = [x for x in items if "=" not in x]
     if bad:
         raise ValueError(f"overrides must look like key=value, got {bad}")
-    return [f"env={_env_name(x[4:], ('two_rooms', 'maze'))}" if x.startswith("env=") else x for x in items]
+    return [f"env={_env_name(x[4:], ('two_rooms', 'maze', 'pusht'))}" if x.startswith("env=") else x for x in items]
 
 
 def _echo_fields(rows: list[tuple[str, object, str]]) -> None:
@@ -204,6 +227,8 @@ def _planned_model(run: Path, oracle: bool, planner: str, episodes: int, seed: i
 
 def _oracle(cfg):
     """The ground-truth model of cfg's environment and its probe."""
+    if cfg.env == "pusht":
+        raise UserError("there is no ground-truth model of PushT (--oracle): evaluate a trained run")
     if cfg.env == "maze":
         from jepa_world.methods.maze_oracle import MazeOracle
 

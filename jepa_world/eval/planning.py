@@ -29,6 +29,7 @@ import dataclasses
 import io
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -38,12 +39,17 @@ from torch import Tensor
 from jepa_world.config import to_dict
 from jepa_world.data.maze_gen import MazeDataConfig
 from jepa_world.data.maze_stream import MazeStream
+from jepa_world.data.pusht_gen import PushTDataConfig
+from jepa_world.data.pusht_gen import generate as generate_pusht
+from jepa_world.data.pusht_stream import load_pusht_states
 from jepa_world.data.stream import TwoRoomsStream
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 from jepa_world.envs import maze_render
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, MazeEpisodes
 from jepa_world.envs.maze_batch import sample_episodes as sample_maze_episodes
+from jepa_world.envs.pusht.batch import PushTBatch, PushTConfig, PushTEpisodes, episodes_from_trajectories
+from jepa_world.envs.pusht.batch import sample_episodes as sample_pusht_episodes
 from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
 from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
@@ -73,8 +79,9 @@ class PlanningEvalConfig:
     """Episodes run at once (in lock-step); the episodes are run in batches of this size."""
     seed: int = 0
     """Seed of the episode set (layouts, starts, goals)."""
-    env: Literal["two_rooms", "maze"] = "two_rooms"
-    """The task: 'two_rooms' (PLDM / EB-JEPA benchmark) or 'maze' (rooms several doors apart, see maze.*)."""
+    env: Literal["two_rooms", "maze", "pusht"] = "two_rooms"
+    """The task: 'two_rooms' (PLDM / EB-JEPA benchmark), 'maze' (rooms several doors apart, see maze.*) or 'pusht'
+    (gym-pusht from pixels, extra [pusht], see pusht.*)."""
     fixed_wall: bool = False
     """Two Rooms: use the fixed layout instead of a random wall and door per episode."""
     physics: str = "ebjepa"
@@ -83,6 +90,12 @@ class PlanningEvalConfig:
     """Two Rooms wall pixels: 'ebjepa' or 'arena' (use the model's training ones: ``eval`` reads them from the run)."""
     maze: MazeConfig = field(default_factory=MazeConfig)
     """The maze task (env='maze'): rooms per side, extra doors, minimum door distance, step budget."""
+    pusht: PushTConfig = field(default_factory=PushTConfig)
+    """The PushT task (env='pusht'): image size, step budget, goal offset along exploration, action units."""
+    pusht_episodes: str = ""
+    """env='pusht': a PushT dataset directory (e.g. a held-out `data generate --env pusht --seed 99`) whose
+    trajectories give the episodes, start = state t, goal = state t + pusht.goal_offset (DINO-WM's goals from
+    data); empty: fresh exploration trajectories from the seed."""
     planner: str = "mppi"
     """Planner name: 'cem', 'mppi', 'gradient' or 'hierarchical' (see planning.registry)."""
     planner_overrides: dict[str, Any] = field(default_factory=lambda: {"horizon": 10, "num_samples": 64,
@@ -122,10 +135,11 @@ class PlanningEvalConfig:
         for name in ("episodes", "num_envs", "goal_stop_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PlanningEvalConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.env not in ("two_rooms", "maze"):
-            raise ValueError(f"PlanningEvalConfig.env must be 'two_rooms' or 'maze', got {self.env!r}")
+        if self.env not in ("two_rooms", "maze", "pusht"):
+            raise ValueError(f"PlanningEvalConfig.env must be 'two_rooms', 'maze' or 'pusht', got {self.env!r}")
         self.mpc.validate()
         self.maze.validate()
+        self.pusht.validate()
         TwoRoomsConfig(physics=self.physics, walls=self.walls)  # validates both names
         if not self.critic_weight >= 0:
             raise ValueError(f"PlanningEvalConfig.critic_weight must be >= 0, got {self.critic_weight}")
@@ -277,6 +291,8 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
     Examples:
         >>> trained_env_overrides({"name": "maze", "rooms": 4}, ["seed=1"])
         ['env=maze', 'maze.rooms=4', 'seed=1']
+        >>> trained_env_overrides({"name": "pusht", "image_size": 64, "action_scale": 100.0}, [])
+        ['env=pusht', 'pusht.image_size=64', 'pusht.action_scale=100.0']
         >>> trained_env_overrides({"name": "maze", "rooms": 4}, ["env=two_rooms"])
         ['env=two_rooms']
         >>> trained_env_overrides({"name": "two_rooms", "fixed_wall": False}, ["physics=ebjepa"])
@@ -286,6 +302,9 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
         return overrides
     if env.get("name") == "maze":
         return ["env=maze", f"maze.rooms={env['rooms']}", *overrides]
+    if env.get("name") == "pusht":  # frames of the size the model was trained on, actions in the same units
+        return ["env=pusht", f"pusht.image_size={env['image_size']}", f"pusht.action_scale={env['action_scale']}",
+                *overrides]
     given = {o.split("=", 1)[0] for o in overrides}
     # runs from before the physics option were trained under the strict rule with arena walls
     trained = {"fixed_wall": str(bool(env.get("fixed_wall"))).lower(), "physics": env.get("physics", "strict"),
@@ -347,6 +366,9 @@ def agent_loop_config(world_model: WorldModel, config: PlanningEvalConfig) -> MP
 
 def calibration_clips(config: PlanningEvalConfig, *, clips: int = 64, seed: int = 7_777) -> Tensor:
     """Random-walk clips of the task's offline training distribution: (clips, 9, C, H, W) observations."""
+    if config.env == "pusht":
+        data = PushTDataConfig(length=9, image_size=config.pusht.image_size, action_scale=config.pusht.action_scale)
+        return torch.from_numpy(generate_pusht(clips, data, seed=seed).obs).float() / 255.0
     if config.env == "maze":
         stream = MazeStream(clips, MazeDataConfig(length=9, rooms=config.maze.rooms), seed=seed)
     else:
@@ -355,9 +377,14 @@ def calibration_clips(config: PlanningEvalConfig, *, clips: int = 64, seed: int 
     return stream(0)["obs"]
 
 
-def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes:
+def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes | PushTEpisodes:
     """The evaluation's episode set: a pure function of (env, seed, task settings, episodes)."""
     generator = torch.Generator().manual_seed(config.seed)
+    if config.env == "pusht" and config.pusht_episodes:
+        states = torch.from_numpy(load_pusht_states(Path(config.pusht_episodes)))
+        return episodes_from_trajectories(states, config.pusht.goal_offset, config.episodes, generator=generator)
+    if config.env == "pusht":
+        return sample_pusht_episodes(config.episodes, config.pusht, generator=generator)
     if config.env == "maze":
         return sample_maze_episodes(config.episodes, config.maze, generator=generator)
     return sample_episodes(config.episodes, generator=generator, fixed_wall=config.fixed_wall)
@@ -365,15 +392,18 @@ def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes:
 
 def make_eval_env(config: PlanningEvalConfig, num_envs: int, *, device: str = "cpu") -> GoalEnv:
     """The batched env of the configured task."""
+    if config.env == "pusht":
+        return PushTBatch(num_envs, config.pusht, device=device)
     if config.env == "maze":
         return MazeBatch(num_envs, config.maze, device=device)
     return TwoRoomsBatch(num_envs, TwoRoomsConfig(fixed_wall=config.fixed_wall, physics=config.physics,
                                                   walls=config.walls), device=device)
 
 
-def slice_episodes(episodes: Episodes | MazeEpisodes, start: int, stop: int) -> Episodes | MazeEpisodes:
+def slice_episodes(episodes: Episodes | MazeEpisodes | PushTEpisodes, start: int,
+                   stop: int) -> Episodes | MazeEpisodes | PushTEpisodes:
     """Episodes start..stop-1 of a set."""
-    if isinstance(episodes, MazeEpisodes):
+    if isinstance(episodes, MazeEpisodes | PushTEpisodes):
         return episodes.slice(start, stop)
     return Episodes(episodes.wall_x[start:stop], episodes.door_y[start:stop],
                     episodes.start[start:stop], episodes.goal[start:stop])
@@ -485,13 +515,19 @@ def _walls(ep: Episodes | MazeEpisodes, i: int) -> np.ndarray:
 
 def _draw_episode(ax: Any, result: MPCResult, i: int) -> None:
     ep = result.episodes
-    ax.imshow(_walls(ep, i), cmap="gray_r", vmax=2.5)
+    pusht = isinstance(ep, PushTEpisodes)  # states (5,): the agent path, start and goal agent, goal block (square)
+    if pusht:
+        ax.set(xlim=(0, 512), ylim=(512, 0), aspect="equal")
+        ax.plot(*ep.goal[i, 2:4].tolist(), "s", color="gold", mec="k", ms=7)
+    else:
+        ax.imshow(_walls(ep, i), cmap="gray_r", vmax=2.5)
     ok = bool(result.success[i])
     xy = result.positions[i].numpy()  # (S + 1, 2)
     ax.plot(xy[:, 0], xy[:, 1], color="tab:green" if ok else "tab:red", lw=1.2)
-    ax.plot(*ep.start[i].tolist(), "ko", ms=3)
-    ax.plot(*ep.goal[i].tolist(), "*", color="gold", mec="k", ms=9)
-    ax.set_title(f"#{i}: {result.final_distance[i]:.1f} px", fontsize=8)
+    ax.plot(*ep.start[i, :2].tolist(), "ko", ms=3)
+    ax.plot(*ep.goal[i, :2].tolist(), "*", color="gold", mec="k", ms=9)
+    unit = "" if pusht else " px"
+    ax.set_title(f"#{i}: {result.final_distance[i]:.1f}{unit}", fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -513,7 +549,9 @@ def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, ma
             ax.axis("off")
     final = np.asarray(report.final_distance)
     axes[0, 3].hist(final, bins=30)
-    axes[0, 3].axvline(geo.SUCCESS_RADIUS, color="k", ls="--", lw=1)
+    pusht = report.config.get("env") == "pusht"  # DINO-WM's normalised distance, success below 1
+    axes[0, 3].axvline(report.config["pusht"]["success_radius"] if pusht else geo.SUCCESS_RADIUS, color="k",
+                       ls="--", lw=1)
     axes[0, 3].set(xlabel="final distance (px)", ylabel="episodes")
     first = np.asarray(report.steps_to_success, dtype=float)
     t = np.arange(result.distances.shape[1])
