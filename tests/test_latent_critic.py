@@ -147,7 +147,9 @@ def test_critic_cli_fits_writes_elsewhere_and_eval_uses_it(tmp_path):
     assert missing.exit_code == 2 and "not a critic directory" in missing.output
 
     report = tmp_path / "eval.json"
+    png = tmp_path / "eval.png"  # a frameskip model's planned paths are drawn too
     r = runner.invoke(app, ["eval", str(run), "--planner", "mppi", "--critic", str(out), "--json", str(report),
-                            *FAST_EVAL, "critic_weight=2.0"])
+                            "--png", str(png), *FAST_EVAL, "critic_weight=2.0"])
     assert r.exit_code == 0, r.output
+    assert png.stat().st_size > 0
     assert json.loads(report.read_text())["config"]["critic_weight"] == 2.0

@@ -365,9 +365,21 @@ def _check_horizon(plan: Tensor, config: MPCConfig) -> None:
 
 
 def _planned_path(world_model: WorldModel, z: Tensor, plan: Tensor, repeat: int, probe: Probe) -> Tensor:
-    """Decode a plan at env-step resolution: z (N, D), plan (N, T, A) -> (N, T * repeat + 1, 2) on CPU."""
+    """Decode a plan at env-step resolution: z (N, D), plan (N, T, A) -> (N, T * repeat + 1, 2) on CPU.
+
+    A frameskip-f model predicts every f-th step (its action is a chunk of f env actions): its decoded path is
+    linearly interpolated between those steps (a picture, not a prediction)."""
     base = world_model.base if isinstance(world_model, ChunkedWorldModel) else world_model
+    actions = expand_actions(plan, repeat=repeat)  # (N, T * repeat, A)
+    skip = base.frameskip if isinstance(base, FrameskipModel) else 1
     with torch.no_grad():
-        latents = base.rollout(z, expand_actions(plan, repeat=repeat))  # (N, T * repeat, D)
-        path = probe(torch.cat([z[:, None], latents], dim=1))  # (N, T * repeat + 1, 2)
-    return path.detach().float().cpu()
+        chunks = chunk_actions(actions, skip) if skip > 1 else actions
+        if chunks is None:
+            raise ValueError(f"a plan of {actions.shape[1]} env steps is not a whole number of the model's "
+                             f"{skip}-step chunks")
+        latents = base.rollout(z, chunks)  # (N, T * repeat / skip, D)
+        path = probe(torch.cat([z[:, None], latents], dim=1)).detach().float().cpu()  # (N, K + 1, 2)
+    if skip > 1:
+        path = torch.nn.functional.interpolate(path.transpose(1, 2), size=actions.shape[1] + 1, mode="linear",
+                                               align_corners=True).transpose(1, 2)
+    return path
