@@ -27,10 +27,21 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from jepa_world.data.stream import TwoRoomsStream
+from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 from jepa_world.methods.joint_embedding import JointEmbedding, JointEmbeddingConfig
+from jepa_world.methods.keypoint_world_model import KeypointWorldModel, KeypointWorldModelConfig
 from jepa_world.methods.spatial_world_model import SpatialLossWeights, SpatialWorldModel, SpatialWorldModelConfig
+from jepa_world.methods.video_jepa import VideoJEPA, VideoJEPAConfig
+from jepa_world.methods.world_model import JEPAWorldModel, LossWeights, WorldModelConfig
 from jepa_world.nn.backbones import BackboneConfig
+from jepa_world.nn.encoders import ImpalaConfig
+from jepa_world.nn.frame_encoder import FrameEncoderConfig
+from jepa_world.nn.frame_predictor import FramePredictorConfig
 from jepa_world.nn.heads import DINOHeadConfig, HeadConfig
+from jepa_world.nn.keypoint_map import KeypointMapConfig
+from jepa_world.nn.predictors import PredictorConfig
+from jepa_world.nn.raymarch import RayMarchConfig
 from jepa_world.nn.resnet import ResNetConfig
 from jepa_world.nn.spatial_encoder import SpatialEncoderConfig
 from jepa_world.nn.spatial_predictor import SpatialPredictorConfig
@@ -100,17 +111,57 @@ def _windows() -> dict[str, Tensor]:
             "positions": 64 * torch.rand(BATCH, 5, 2, generator=g)}
 
 
+def _flat_world_model() -> JEPAWorldModel:
+    enc = ImpalaConfig(channels=(4, 8), embed_dim=8, keypoints=4, flat_dims=3)
+    torch.manual_seed(0)
+    cfg = WorldModelConfig(encoder=enc, predictor=PredictorConfig(latent_dim=8, hidden=16), idm_hidden=16,
+                           weights=LossWeights(sigreg=1.0))
+    return JEPAWorldModel(cfg)
+
+
+def _flat_windows() -> dict[str, Tensor]:
+    g = torch.Generator().manual_seed(3)
+    return {"obs": torch.rand(BATCH, 3, 2, 65, 65, generator=g), "actions": torch.randn(BATCH, 2, 2, generator=g),
+            "positions": 64 * torch.rand(BATCH, 3, 2, generator=g)}
+
+
+def _keypoint_model() -> KeypointWorldModel:
+    torch.manual_seed(0)
+    return KeypointWorldModel(KeypointWorldModelConfig(encoder=KeypointMapConfig(map_size=8, map_channels=4),
+                                                       predictor=RayMarchConfig(map_size=8)))
+
+
+def _two_rooms_windows() -> dict[str, Tensor]:
+    return dict(TwoRoomsStream(BATCH, TwoRoomsDataConfig(length=4), seed=0)(0))
+
+
+def _video_jepa() -> VideoJEPA:
+    cfg = VideoJEPAConfig(encoder=FrameEncoderConfig(patch=4, stem_channels=8, channels=(8,), dim=6),
+                          predictor=FramePredictorConfig(dim=6, context=2, hidden=8), regularizer="sigreg",
+                          sigreg_samples=64)  # a random subset of the 8 * 4 * 64 cell vectors
+    torch.manual_seed(0)
+    return VideoJEPA(cfg)
+
+
+def _clips() -> dict[str, Tensor]:
+    return {"frames": torch.rand(BATCH, 4, 1, 64, 64, generator=torch.Generator().manual_seed(5))}
+
+
 CASES: dict[str, tuple[Callable[[], nn.Module], Callable[[], dict[str, Tensor]], int, dict]] = {
     "vicreg": (lambda: _joint("vicreg"), _views, 1, {}),
     "sigreg": (lambda: _joint("sigreg"), _views, 1, {}),
     "infonce": (lambda: _joint("infonce"), _views, 1, {}),
     "dino": (lambda: _joint("dino"), _views, 1, {}),
     "world_model": (_world_model, _windows, 0, {}),
+    "flat_world_model": (_flat_world_model, _flat_windows, 0, {}),
+    "keypoint_world_model": (_keypoint_model, _two_rooms_windows, 0, {}),
+    "video_jepa_sigreg": (_video_jepa, _clips, 0, {}),
     "vicreg_no_gather": (lambda: _joint("vicreg", gather=False), _views, 1, {}),
     "dino_no_sync_bn": (lambda: _joint("dino"), _views, 1, {"sync_batchnorm": False}),
 }
 """name -> (method builder, full-batch builder, batch axis, TrainConfig changes)."""
-EXACT = ("vicreg", "sigreg", "infonce", "dino", "world_model")
+EXACT = ("vicreg", "sigreg", "infonce", "dino", "world_model", "flat_world_model", "keypoint_world_model",
+         "video_jepa_sigreg")
 
 
 def train_case(name: str, run_dir: Path) -> dict[str, dict[str, Tensor]]:
