@@ -219,15 +219,32 @@ def batch_loss(x: Tensor) -> Tensor:
     return 3 * variance_term(x) + covariance_term(x) + x.pow(3).mean()
 
 
+def batch_norm_layer() -> nn.BatchNorm1d:
+    torch.manual_seed(6)
+    bn = nn.BatchNorm1d(6, momentum=0.3)
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 2.0), bn.bias.normal_()
+    return bn
+
+
 def gather_checks() -> dict[str, Tensor]:
-    """Run on every rank: gather this rank's rows of gather_input() and differentiate batch_loss of them."""
+    """Run on every rank with its unequal shard of gather_input(): the gather of it and the gradient of
+    batch_loss of the gathered batch; a GatheredBatchNorm's output, running statistics and input gradient
+    under the loss sum(out * coefficients); the other helpers' values."""
     rank = torch.distributed.get_rank()
     start = sum(GATHER_SPLIT[:rank])
-    x = gather_input()[start:start + GATHER_SPLIT[rank]].clone().requires_grad_(True)
+    rows = slice(start, start + GATHER_SPLIT[rank])
+    x = gather_input()[rows].clone().requires_grad_(True)
     gathered, offset = gather_batch_with_offset(x)
     batch_loss(gathered).backward()
+    bn_in = gather_input()[rows].clone().requires_grad_(True)
+    net = nn.Sequential(batch_norm_layer())
+    convert_batch_norms(net)
+    bn_out = net(bn_in)
+    (bn_out * torch.linspace(-1, 2, 48).view(8, 6)[rows]).sum().backward()
     total = all_reduce_sum(x.sum(dim=0, keepdim=True))
     return {"gathered": gathered.detach(), "offset": torch.tensor(offset), "grad": x.grad,
+            "bn_out": bn_out.detach(), "bn_grad": bn_in.grad, "bn_state": net[0].state_dict(),
             "mean": global_batch_mean(x.detach()), "shared": same_on_all_ranks(torch.full((2,), float(rank))),
             "rank_mean": all_reduce_mean(torch.tensor([float(rank)])), "sum": total.detach(),
             "world": torch.tensor(world_size())}
@@ -285,6 +302,20 @@ def test_without_gathering_or_synced_batchnorm_ddp_differs(ddp_results, tmp_path
     single = train_case(exact, tmp_path / "single")  # the same model and data, one process
     errors = compare(ddp, single)
     assert max(v for k, v in errors.items() if k.startswith("grad")) > 1e-2, worst(errors)
+
+
+@pytest.mark.slow
+def test_gathered_batchnorm_on_unequal_shards_is_batchnorm_of_the_whole_batch(ddp_results):
+    bn, x = batch_norm_layer(), gather_input().requires_grad_(True)
+    out = bn(x)
+    (out * torch.linspace(-1, 2, 48).view(8, 6)).sum().backward()  # the sum of the two ranks' losses
+    for rank in (0, 1):
+        got = torch.load(ddp_results / f"gather_rank{rank}.pt")
+        rows = slice(sum(GATHER_SPLIT[:rank]), sum(GATHER_SPLIT[:rank + 1]))
+        torch.testing.assert_close(got["bn_out"], out.detach()[rows], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(got["bn_grad"], x.grad[rows], rtol=1e-5, atol=1e-6)
+        for key, value in bn.state_dict().items():
+            torch.testing.assert_close(got["bn_state"][key], value, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow

@@ -36,23 +36,25 @@ class GatheredBatchNorm(_BatchNorm):
             raise ValueError(f"GatheredBatchNorm: expected (N, C, ...) input, got {tuple(input.shape)}")
 
     def forward(self, input: Tensor) -> Tensor:
-        """input: (N, C, ...) -> the same shape."""
-        if not (self.training and is_distributed()):
+        """input: (N, C, ...) -> the same shape (statistics in fp32 at least)."""
+        batch_stats = self.training or self.running_mean is None  # as nn.BatchNorm
+        if not (batch_stats and is_distributed()):
             return super().forward(input)
         self._check_input_dim(input)
-        mean, var, count = _global_moments(input)  # (C,), (C,) biased, N
-        if self.track_running_stats and self.running_mean is not None and self.running_var is not None:
+        x = input.float() if input.dtype in (torch.float16, torch.bfloat16) else input
+        mean, var, count = _global_moments(x)  # (C,), (C,) biased, N
+        if self.training and self.track_running_stats and self.running_mean is not None:
             self._update_running(mean.detach(), var.detach(), count)
-        shape = (1, -1) + (1,) * (input.dim() - 2)
-        out = (input - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        out = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
         if self.affine:
             out = out * self.weight.view(shape) + self.bias.view(shape)
-        return out
+        return out.to(input.dtype)
 
     @torch.no_grad()
     def _update_running(self, mean: Tensor, var: Tensor, count: int) -> None:
         """As nn.BatchNorm: exponential (or cumulative, momentum=None) averages, unbiased variance."""
-        assert self.num_batches_tracked is not None
+        assert self.num_batches_tracked is not None and self.running_var is not None
         self.num_batches_tracked.add_(1)
         m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         unbiased = var * count / max(count - 1, 1)
