@@ -97,10 +97,10 @@ def _views() -> dict[str, Tensor]:
     return {"views": torch.randn(2, BATCH, 1, 16, 16, generator=g)}
 
 
-def _world_model() -> SpatialWorldModel:
+def _world_model(gather: bool = True) -> SpatialWorldModel:
     cfg = SpatialWorldModelConfig(encoder=SpatialEncoderConfig(channels=(8, 8, 8), latent_channels=4),
                                   predictor=SpatialPredictorConfig(latent_channels=4, action_dim=4, hidden=8),
-                                  frameskip=2, weights=SpatialLossWeights(sigreg=1.0))
+                                  frameskip=2, weights=SpatialLossWeights(sigreg=1.0), gather=gather)
     torch.manual_seed(0)
     return SpatialWorldModel(cfg)
 
@@ -157,6 +157,7 @@ CASES: dict[str, tuple[Callable[[], nn.Module], Callable[[], dict[str, Tensor]],
     "keypoint_world_model": (_keypoint_model, _two_rooms_windows, 0, {}),
     "video_jepa_sigreg": (_video_jepa, _clips, 0, {}),
     "vicreg_no_gather": (lambda: _joint("vicreg", gather=False), _views, 1, {}),
+    "world_model_no_gather": (lambda: _world_model(gather=False), _windows, 0, {}),
     "dino_no_sync_bn": (lambda: _joint("dino"), _views, 1, {"sync_batchnorm": False}),
 }
 """name -> (method builder, full-batch builder, batch axis, TrainConfig changes)."""
@@ -296,7 +297,8 @@ def test_two_processes_half_batches_train_like_one_process_whole_batch(ddp_resul
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "exact"), [("vicreg_no_gather", "vicreg"), ("dino_no_sync_bn", "dino")])
+@pytest.mark.parametrize(("name", "exact"), [("vicreg_no_gather", "vicreg"), ("world_model_no_gather", "world_model"),
+                                             ("dino_no_sync_bn", "dino")])
 def test_without_gathering_or_synced_batchnorm_ddp_differs(ddp_results, tmp_path, name, exact):
     ddp = torch.load(ddp_results / f"{name}_rank0.pt")
     single = train_case(exact, tmp_path / "single")  # the same model and data, one process
