@@ -133,6 +133,9 @@ class JointEmbeddingConfig:
     """DINO head, temperatures, centering."""
     ema: EMASettings = field(default_factory=EMASettings)
     """EMA teacher momentum schedule (byol, dino)."""
+    gather: bool = True
+    """Under DDP, compute batch-wide terms (VICReg var/cov, SIGReg, InfoNCE negatives, DINO centre) over every
+    process's samples: the one-process objective of the global batch (docs/ddp_objectives.md); no effect alone."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent field."""
@@ -199,7 +202,8 @@ def _two(views: Views, name: str) -> tuple[Tensor, Tensor]:
 def _vicreg(m: JointEmbedding, v: Views, step: int) -> tuple[Tensor, dict[str, float]]:
     w = m.config.vicreg
     a, b = _two(v, "vicreg")
-    loss, terms = vicreg_loss(a, b, sim_weight=w.sim_weight, var_weight=w.var_weight, cov_weight=w.cov_weight)
+    loss, terms = vicreg_loss(a, b, sim_weight=w.sim_weight, var_weight=w.var_weight, cov_weight=w.cov_weight,
+                              gather=m.config.gather)
     return loss, {k: float(t) for k, t in terms.items() if k != "loss"}
 
 
@@ -207,14 +211,14 @@ def _sigreg(m: JointEmbedding, v: Views, step: int) -> tuple[Tensor, dict[str, f
     s = m.config.sigreg
     center = v.z.mean(dim=0, keepdim=True)  # (1, B, K): the views' mean embedding
     inv = (v.z - center).pow(2).mean()
-    reg = torch.stack([sigreg(z, num_directions=s.num_directions) for z in v.z]).mean()
+    reg = torch.stack([sigreg(z, num_directions=s.num_directions, gather=m.config.gather) for z in v.z]).mean()
     loss = (1 - s.weight) * inv + s.weight * reg
     return loss, {"invariance": float(inv.detach()), "sigreg": float(reg.detach())}
 
 
 def _infonce(m: JointEmbedding, v: Views, step: int) -> tuple[Tensor, dict[str, float]]:
     a, b = _two(v, "infonce")
-    loss = info_nce_loss(a, b, temperature=m.config.infonce_temperature)
+    loss = info_nce_loss(a, b, temperature=m.config.infonce_temperature, gather=m.config.gather)
     return loss, {"contrastive_acc": contrastive_accuracy(a, b)}
 
 
@@ -272,7 +276,8 @@ class JointEmbedding(nn.Module):
             self.teacher = copy.deepcopy(nn.ModuleDict({"backbone": self.backbone, "head": self.head}))
             self.teacher.requires_grad_(False)
         self.dino_loss = (DINOLoss(cfg.dino.head.out_dim, student_temp=cfg.dino.student_temp,
-                                   center_momentum=cfg.dino.center_momentum) if self.spec.dino_head else None)
+                                   center_momentum=cfg.dino.center_momentum, gather=cfg.gather)
+                          if self.spec.dino_head else None)
 
     # --- verbs -------------------------------------------------------------------------------------
     def encode(self, x: Tensor) -> Tensor:

@@ -43,6 +43,7 @@ from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.keypoint_map import KeypointMapConfig, KeypointMapEncoder
 from jepa_world.nn.raymarch import RayMarchConfig, RayMarchPredictor
 from jepa_world.nn.rollout import unroll
+from jepa_world.objectives.distributed import gather_batch, gather_batch_with_offset
 from jepa_world.objectives.ema import cosine_momentum, ema_update
 from jepa_world.objectives.free_fraction import (
     NORMALIZE,
@@ -93,6 +94,9 @@ class KeypointWorldModelConfig:
     """Learning-rate multiplier of the predictor's few parameters (displacement map, calibration)."""
     idm_hidden: int = 64
     """Hidden width of the inverse-dynamics head."""
+    gather: bool = True
+    """Under DDP, take the batch-wide terms (motion variance, the free fractions' batch median) over every
+    process's transitions: the one-process objective of the global batch (docs/ddp_objectives.md); no effect alone."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent field."""
@@ -212,15 +216,26 @@ class KeypointWorldModel(nn.Module):
         z = torch.cat([start, scene.repeat_interleave(t, dim=0)], dim=1)
         lam, d = self.predictor.free_fraction(z, actions.flatten(0, 1))  # (B*T, K), (B*T, K, 2)
         moved = (target.flatten(0, 1) - start.detach()).view(-1, k, 2)
-        observed = observed_free_fraction(moved, d.detach(), normalize=self.config.free_normalize)
+        observed = self._observed(moved, d.detach())  # (B*T, K)
         delta = kp[:, 1:] - kp[:, :-1]  # (B, T, 2K)
+        motion = gather_batch(delta.flatten(0, 1)) if self.config.gather else delta.flatten(0, 1)  # (N, 2K)
         g = self.config.encoder.grid
         return {
             "free": free_fraction_loss(lam, observed),
             "prior": collision_prior(lam),
             "idm": idm_loss(self.idm((kp[:, :-1] - g / 2) / g, z_next=delta), actions),
-            "motion": variance_term(delta.flatten(0, 1), gamma=self.config.motion_gamma),
+            "motion": variance_term(motion, gamma=self.config.motion_gamma),
         }
+
+    def _observed(self, moved: Tensor, commanded: Tensor) -> Tensor:
+        """Observed free fractions (B*T, K) of displacements moved (B*T, K, 2); under DDP with ``gather`` the
+        batch median is every process's."""
+        normalize = self.config.free_normalize
+        if not self.config.gather:
+            return observed_free_fraction(moved, commanded, normalize=normalize)
+        moved_all, start = gather_batch_with_offset(moved)  # (N_all, K, 2)
+        observed = observed_free_fraction(moved_all, gather_batch(commanded), normalize=normalize)
+        return observed[start : start + moved.shape[0]]
 
     def _probe_loss(self, kp: Tensor, positions: Tensor) -> tuple[Tensor, float]:
         """kp (B, T+1, 2K) detached, positions (B, T+1, 2) px -> (probe loss, mean error in px)."""

@@ -122,6 +122,9 @@ class SpatialWorldModelConfig:
     """Channels of the inverse-dynamics head."""
     probe: bool = True
     """Train a detached linear probe z -> agent position (a sanity metric and the path decoder)."""
+    gather: bool = True
+    """Under DDP, take the batch-wide terms (var/cov, SIGReg) over every process's samples: the one-process
+    objective of the global batch (docs/ddp_objectives.md); no effect alone."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent field."""
@@ -302,14 +305,14 @@ class SpatialWorldModel(nn.Module):
                 target = self._encode_sequence(batch["obs"][:, 1:], self.target_encoder)
         terms = {"pred": multistep_prediction_loss(self.rollout(z[:, 0], actions), target,
                                                    distance=self.config.distance)}
-        trainable_latent = not self.config.freeze_encoder
+        trainable_latent, gather = not self.config.freeze_encoder, self.config.gather
         regularized = self._regularized(z)  # (samples, T+1, dims)
         if trainable_latent and (w.var or w.cov):
-            terms["var"], terms["cov"] = temporal_vicreg_terms(regularized)
+            terms["var"], terms["cov"] = temporal_vicreg_terms(regularized, gather=gather)
         if trainable_latent and w.time:
             terms["time"] = temporal_smoothness(z)
         if trainable_latent and w.sigreg:
-            terms["sigreg"] = sigreg(regularized.flatten(0, 1))
+            terms["sigreg"] = sigreg(regularized.flatten(0, 1), gather=gather)
         if self.idm is not None:
             terms["idm"] = idm_loss(self._idm(z), actions)
         loss = sum(getattr(w, k) * v for k, v in terms.items())

@@ -41,9 +41,10 @@ from jepa_world.data.images.dataset import to_float
 from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.frame_encoder import FrameEncoder, FrameEncoderConfig
 from jepa_world.nn.frame_predictor import FramePredictor, FramePredictorConfig
+from jepa_world.objectives.distributed import gather_batch, same_on_all_ranks
 from jepa_world.objectives.ema import EMATarget, cosine_momentum
 from jepa_world.objectives.prediction import multistep_prediction_loss, per_horizon_prediction_loss
-from jepa_world.objectives.sigreg import sigreg
+from jepa_world.objectives.sigreg import random_directions, sigreg
 from jepa_world.objectives.vicreg import covariance_term, variance_term
 
 REGULARIZERS = ("vicreg", "sigreg", "none")
@@ -83,6 +84,9 @@ class VideoJEPAConfig:
     """Cell vectors SIGReg looks at per step (a random subset of the batch's; 0 = all)."""
     ema_momentum: float = 0.99
     """Start momentum of the EMA target encoder (cosine schedule to 1.0), target=ema."""
+    gather: bool = True
+    """Under DDP, take the regulariser's statistics over every process's clips (SIGReg's subset and directions
+    shared): the one-process objective of the global batch (docs/ddp_objectives.md); no effect alone."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent field."""
@@ -196,14 +200,19 @@ class VideoJEPA(nn.Module):
     def _regularizer_terms(self, z: Tensor) -> dict[str, Tensor]:
         """z (B, T, D, h, w) -> the anti-collapse terms of the configured regulariser."""
         cfg = self.config
+        if cfg.gather and cfg.regularizer != "none":
+            z = gather_batch(z)  # (B_all, T, D, h, w): every process's clips
         if cfg.regularizer == "vicreg":
             groups = cell_groups(z)  # (h*w, B*T, D): one group of samples per cell
             return {"var": variance_term(groups), "cov": covariance_term(groups)}
         if cfg.regularizer == "sigreg":
             cells = cell_vectors(z)  # (B*T*h*w, D)
             if cfg.sigreg_samples and cells.shape[0] > cfg.sigreg_samples:
-                cells = cells[torch.randperm(cells.shape[0], device=cells.device)[:cfg.sigreg_samples]]
-            return {"sigreg": sigreg(cells, num_directions=cfg.sigreg_directions)}
+                keep = torch.randperm(cells.shape[0], device=cells.device)[:cfg.sigreg_samples]
+                cells = cells[same_on_all_ranks(keep) if cfg.gather else keep]
+            directions = random_directions(cells.shape[1], cfg.sigreg_directions, device=cells.device,
+                                           dtype=torch.promote_types(cells.dtype, torch.float32))  # (D, M)
+            return {"sigreg": sigreg(cells, directions=same_on_all_ranks(directions) if cfg.gather else directions)}
         return {}
 
     def after_optimizer_step(self, step: int, total_steps: int) -> None:

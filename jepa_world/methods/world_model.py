@@ -91,6 +91,9 @@ class WorldModelConfig:
     """Hidden width of the inverse-dynamics head."""
     probe: bool = True
     """Train a detached linear probe z -> agent position (a sanity metric and the path decoder)."""
+    gather: bool = True
+    """Under DDP, take the batch-wide terms (var/cov, SIGReg) over every process's samples: the one-process
+    objective of the global batch (docs/ddp_objectives.md); no effect alone."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent field."""
@@ -165,13 +168,13 @@ class JEPAWorldModel(nn.Module):
         z_pred = self.rollout(z[:, 0], actions)  # (B, T, D)
         terms = {"pred": multistep_prediction_loss(z_pred, target, distance=self.config.distance)}
         if w.var or w.cov:
-            terms["var"], terms["cov"] = temporal_vicreg_terms(z)
+            terms["var"], terms["cov"] = temporal_vicreg_terms(z, gather=self.config.gather)
         if w.time:
             terms["time"] = temporal_smoothness(z)
         if self.idm is not None:
             terms["idm"] = idm_loss(self.idm.from_sequence(z), actions)
         if w.sigreg:
-            terms["sigreg"] = sigreg(z.flatten(0, 1))
+            terms["sigreg"] = sigreg(z.flatten(0, 1), gather=self.config.gather)
         loss = sum(getattr(w, k) * v for k, v in terms.items())
         metrics = {k: float(v.detach()) for k, v in terms.items()}
         if self.probe is not None:

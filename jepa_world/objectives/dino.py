@@ -11,6 +11,10 @@ Centering keeps one prototype from winning everywhere; sharpening keeps the teac
 uniform: together they avoid both collapses (Caron et al. 2021, Sec. 3.1 and Fig. 7).
 ``c <- m * c + (1 - m) * mean_n g_t`` after each step (:func:`update_center`).
 
+Under DDP the loss is a mean over samples (exact under DDP's gradient averaging for equal shards), but the
+centre is a batch statistic: with ``gather=True`` its batch mean runs over every process's teacher logits
+(:func:`~jepa_world.objectives.distributed.global_batch_mean`), so every rank keeps the one-process centre.
+
 Examples:
     >>> import torch
     >>> s, t = torch.zeros(2, 3, 4), torch.zeros(2, 3, 4)      # (V, N, K): uniform outputs
@@ -23,6 +27,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from jepa_world.objectives.distributed import global_batch_mean
 
 
 def _check_views(student: Tensor, teacher: Tensor, center: Tensor) -> None:
@@ -75,13 +81,14 @@ def dino_loss(
 
 
 @torch.no_grad()
-def update_center(center: Tensor, teacher: Tensor, *, momentum: float = 0.9) -> Tensor:
+def update_center(center: Tensor, teacher: Tensor, *, momentum: float = 0.9, gather: bool = False) -> Tensor:
     """New center ``momentum * center + (1 - momentum) * mean(teacher logits over views and samples)``.
 
     Args:
         center: (K,) current center.
         teacher: (..., K) teacher logits.
         momentum: m in [0, 1].
+        gather: under DDP, the mean runs over every process's logits (exact for shards of any sizes).
 
     Returns:
         (K,) the updated center (a new tensor).
@@ -92,7 +99,8 @@ def update_center(center: Tensor, teacher: Tensor, *, momentum: float = 0.9) -> 
     """
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"update_center: momentum must be in [0, 1], got {momentum}")
-    batch_mean = teacher.detach().reshape(-1, teacher.shape[-1]).mean(dim=0)  # (K,)
+    flat = teacher.detach().reshape(-1, teacher.shape[-1])  # (V * N, K)
+    batch_mean = global_batch_mean(flat) if gather else flat.mean(dim=0)  # (K,)
     return center * momentum + batch_mean.to(center) * (1.0 - momentum)
 
 
@@ -125,11 +133,12 @@ class DINOLoss(nn.Module):
     center: Tensor
 
     def __init__(self, out_dim: int, *, student_temp: float = 0.1, teacher_temp: float = 0.04,
-                 center_momentum: float = 0.9) -> None:
+                 center_momentum: float = 0.9, gather: bool = False) -> None:
         super().__init__()
         if out_dim < 1:
             raise ValueError(f"DINOLoss: out_dim must be >= 1, got {out_dim}")
         self.student_temp, self.teacher_temp, self.center_momentum = student_temp, teacher_temp, center_momentum
+        self.gather = gather
         self.register_buffer("center", torch.zeros(out_dim))
 
     def forward(self, student: Tensor, teacher: Tensor, teacher_temp: float | None = None) -> Tensor:
@@ -137,5 +146,6 @@ class DINOLoss(nn.Module):
         loss = dino_loss(student, teacher, center=self.center, student_temp=self.student_temp,
                          teacher_temp=teacher_temp or self.teacher_temp)
         if self.training:
-            self.center.copy_(update_center(self.center, teacher, momentum=self.center_momentum))
+            self.center.copy_(update_center(self.center, teacher, momentum=self.center_momentum,
+                                            gather=self.gather))
         return loss

@@ -7,6 +7,11 @@ its pair and whose negatives are the other 2N - 2 embeddings of the batch:
 
 and the loss is the mean of l over the 2N anchors.
 
+Under DDP, ``gather=True`` makes the negatives every process's embeddings
+(:func:`~jepa_world.objectives.distributed.gather_batch`): each process scores its own 2n anchors against
+all 2N embeddings and returns ``W * (sum of its anchors' l) / 2N``, so the mean over the W processes, whose
+gradient DDP applies, is the one-process loss of the whole batch, exactly (also for shards of different sizes).
+
 Examples:
     >>> import torch
     >>> z = torch.eye(4)                          # 4 orthogonal embeddings, identical views
@@ -21,6 +26,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from jepa_world.objectives.distributed import gather_batch, gather_batch_with_offset, world_size
 
 
 def info_nce_logits(a: Tensor, b: Tensor, *, temperature: float) -> tuple[Tensor, Tensor]:
@@ -49,19 +56,39 @@ def info_nce_logits(a: Tensor, b: Tensor, *, temperature: float) -> tuple[Tensor
     return logits, targets
 
 
-def info_nce_loss(a: Tensor, b: Tensor, *, temperature: float = 0.1) -> Tensor:
+def info_nce_loss(a: Tensor, b: Tensor, *, temperature: float = 0.1, gather: bool = False) -> Tensor:
     """NT-Xent loss (Chen et al. 2020, SimCLR, Eq. 1), mean over the 2N anchors.
 
     Args:
         a: (N, D) embeddings of the first views.
         b: (N, D) embeddings of the second views.
         temperature: tau > 0.
+        gather: under DDP, negatives from every process (module docstring); nothing changes alone.
 
     Returns:
         () scalar; with N = 1 there are no negatives and the loss is 0.
     """
+    if gather and world_size() > 1:
+        return _gathered_info_nce(a, b, temperature=temperature)
     logits, targets = info_nce_logits(a, b, temperature=temperature)
     return F.cross_entropy(logits, targets)
+
+
+def _gathered_info_nce(a: Tensor, b: Tensor, *, temperature: float) -> Tensor:
+    """This process's share of the loss of all processes' pairs: a, b (n, D) -> () (module docstring)."""
+    if a.shape != b.shape or a.ndim != 2 or temperature <= 0:
+        raise ValueError(f"info_nce: a and b must both be (n, D) and temperature > 0, got {tuple(a.shape)}, "
+                         f"{tuple(b.shape)}, {temperature}")
+    a_all, start = gather_batch_with_offset(a)  # (N, D); this rank's pairs are rows start..start+n
+    z = F.normalize(torch.cat([a_all, gather_batch(b)]), dim=1)  # (2N, D)
+    total, n = a_all.shape[0], a.shape[0]
+    mine = torch.arange(start, start + n, device=z.device)
+    rows = torch.cat([mine, mine + total])  # (2n,): this rank's anchors among the 2N
+    self_mask = torch.zeros(2 * n, 2 * total, dtype=torch.bool, device=z.device)
+    self_mask[torch.arange(2 * n, device=z.device), rows] = True
+    logits = (z[rows] @ z.T / temperature).masked_fill(self_mask, float("-inf"))  # (2n, 2N)
+    targets = torch.cat([mine + total, mine])  # a_i <-> b_i
+    return F.cross_entropy(logits, targets, reduction="sum") * world_size() / (2 * total)
 
 
 def contrastive_accuracy(a: Tensor, b: Tensor) -> float:
@@ -78,12 +105,12 @@ class InfoNCELoss(nn.Module):
         torch.Size([])
     """
 
-    def __init__(self, temperature: float = 0.1) -> None:
+    def __init__(self, temperature: float = 0.1, gather: bool = False) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"InfoNCELoss: temperature must be > 0, got {temperature}")
-        self.temperature = temperature
+        self.temperature, self.gather = temperature, gather
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
         """a, b: (N, D) -> () scalar."""
-        return info_nce_loss(a, b, temperature=self.temperature)
+        return info_nce_loss(a, b, temperature=self.temperature, gather=self.gather)

@@ -16,12 +16,19 @@ For Gaussian samples its value then does not grow with N: its expectation is
 while a collapsed batch grows like N (constant rows at zero: about 0.4 * N). With
 ``scale_by_n=False`` the value is the raw weighted L2 distance between characteristic functions:
 about 1.05 / N for Gaussian samples (about 5e-4 at N = 2048), ~0.4 for collapsed ones.
+
+Under DDP, ``gather=True`` takes the characteristic functions over every process's samples
+(:func:`~jepa_world.objectives.distributed.gather_batch`) and uses rank 0's random directions on every
+rank: the value and gradient are those of one process holding the whole batch (directions drawn from the
+global RNG, whose rank-0 stream is the one-process stream). Nothing changes without a process group.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+
+from jepa_world.objectives.distributed import gather_batch, same_on_all_ranks
 
 
 def quadrature(
@@ -99,6 +106,7 @@ def sigreg(
     generator: torch.Generator | None = None,
     directions: Tensor | None = None,
     scale_by_n: bool = True,
+    gather: bool = False,
 ) -> Tensor:
     """SIGReg (Balestriero & LeCun 2025, LeJEPA): mean Epps-Pulley statistic of random 1-D projections.
 
@@ -107,13 +115,14 @@ def sigreg(
 
     Args:
         z: (N, D) embeddings; (..., D) is flattened to (prod(...), D), e.g. a world-model latent
-            sequence (B, T, D) counts as N = B * T samples. N is the local batch: under DDP, gather
-            embeddings first if the global-batch statistic is wanted and share the generator seed.
+            sequence (B, T, D) counts as N = B * T samples. N is this process's batch unless ``gather``.
         num_directions: M, number of random directions drawn (fresh each call) when ``directions`` is None.
         num_knots, t_max: quadrature on ``[0, t_max]`` (integrand is even in t).
         generator: RNG for the directions (None: global RNG).
         directions: (D, M) fixed directions; columns are normalised to unit length.
         scale_by_n: multiply by N as in the paper (True) or return the raw CF distance (False).
+        gather: under DDP, N runs over all processes' samples and rank 0's directions are used everywhere
+            (drawn directions; ``directions`` or a ``generator`` must already agree across ranks).
 
     Returns:
         () scalar. Computed in fp32 at least (half-precision inputs are upcast).
@@ -128,12 +137,16 @@ def sigreg(
     if z.ndim < 2 or z.shape[-1] < 1:
         raise ValueError(f"sigreg: expected z of shape (N, D) or (..., D), got {tuple(z.shape)}")
     z = z.reshape(-1, z.shape[-1])  # (..., D) -> (N, D)
+    if gather:
+        z = gather_batch(z)  # (N_all, D), rank order
     if z.dtype in (torch.float16, torch.bfloat16):
         z = z.float()
     dim = z.shape[1]
     if directions is None:
         directions = random_directions(dim, num_directions, generator=generator, device=z.device,
                                        dtype=z.dtype)
+        if gather and generator is None:
+            directions = same_on_all_ranks(directions)  # (D, M): rank 0's draw
     else:
         if directions.ndim != 2 or directions.shape[0] != dim:
             raise ValueError(f"sigreg: directions must be (D={dim}, M), got {tuple(directions.shape)}")
@@ -153,17 +166,17 @@ class SIGRegLoss(nn.Module):
     """
 
     def __init__(self, num_directions: int = 256, num_knots: int = 17, t_max: float = 3.0,
-                 scale_by_n: bool = True) -> None:
+                 scale_by_n: bool = True, gather: bool = False) -> None:
         super().__init__()
         if num_directions < 1:
             raise ValueError(f"SIGRegLoss: num_directions must be >= 1, got {num_directions}")
         self.num_directions, self.num_knots, self.t_max = num_directions, num_knots, t_max
-        self.scale_by_n = scale_by_n
+        self.scale_by_n, self.gather = scale_by_n, gather
 
     def forward(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """z: (N, D) or (..., D) -> () scalar."""
         return sigreg(z, num_directions=self.num_directions, num_knots=self.num_knots, t_max=self.t_max,
-                      generator=generator, scale_by_n=self.scale_by_n)
+                      generator=generator, scale_by_n=self.scale_by_n, gather=self.gather)
 
     def extra_repr(self) -> str:
         return f"num_directions={self.num_directions}, num_knots={self.num_knots}, t_max={self.t_max}"

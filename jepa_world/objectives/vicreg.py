@@ -7,6 +7,10 @@ mean over groups. A plain batch is ``(N, D)``.
 World models produce sequences ``z: (B, T, D)``. There the statistics should be taken over the
 batch *at each time step* (B samples per step), which is the transpose of the group convention;
 :func:`temporal_vicreg_terms` does exactly that, and :func:`vicreg_regularizer` uses it for 3-D input.
+
+Under DDP, ``gather=True`` computes the statistics over every process's samples
+(:func:`~jepa_world.objectives.distributed.gather_batch`): the loss and its gradient are then those of
+one process holding the whole batch. It does nothing without a process group.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from jepa_world.objectives.distributed import gather_batch
 
 
 def _check_samples(name: str, z: Tensor) -> None:
@@ -107,6 +113,7 @@ def vicreg_loss(
     cov_weight: float = 1.0,
     gamma: float = 1.0,
     eps: float = 1e-4,
+    gather: bool = False,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """VICReg loss (Bardes, Ponce, LeCun 2022, Eq. 6):
     ``sim_weight * s(a, b) + var_weight * (v(a) + v(b)) + cov_weight * (c(a) + c(b))``.
@@ -116,6 +123,7 @@ def vicreg_loss(
         b: (..., N, D) embeddings of the second view, same shape.
         sim_weight, var_weight, cov_weight: lambda, mu, nu of the paper (defaults 25, 25, 1).
         gamma, eps: see :func:`variance_term`.
+        gather: under DDP, take every term over all processes' samples (module docstring).
 
     Returns:
         ``(loss, terms)``: loss () and a dict of detached scalars ``"invariance"``,
@@ -131,6 +139,8 @@ def vicreg_loss(
     if a.shape != b.shape:
         raise ValueError(f"vicreg_loss: a and b must have equal shapes, "
                          f"got {tuple(a.shape)} and {tuple(b.shape)}")
+    if gather:
+        a, b = gather_batch(a, dim=-2), gather_batch(b, dim=-2)  # (..., N, D) over all processes
     inv = invariance_term(a, b)
     var = variance_term(a, gamma=gamma, eps=eps) + variance_term(b, gamma=gamma, eps=eps)
     cov = covariance_term(a) + covariance_term(b)
@@ -140,7 +150,8 @@ def vicreg_loss(
     return loss, terms
 
 
-def temporal_vicreg_terms(z: Tensor, *, gamma: float = 1.0, eps: float = 1e-4) -> tuple[Tensor, Tensor]:
+def temporal_vicreg_terms(z: Tensor, *, gamma: float = 1.0, eps: float = 1e-4,
+                          gather: bool = False) -> tuple[Tensor, Tensor]:
     """Variance and covariance terms of a latent sequence, taken *per time step* over the batch.
 
     For each step ``t`` the B embeddings ``z[:, t]`` are one group of samples; the terms are
@@ -150,6 +161,7 @@ def temporal_vicreg_terms(z: Tensor, *, gamma: float = 1.0, eps: float = 1e-4) -
     Args:
         z: (B, T, D) latent sequence, B >= 2.
         gamma, eps: see :func:`variance_term`.
+        gather: under DDP, the statistics at each step run over all processes' B (module docstring).
 
     Returns:
         ``(variance, covariance)``, two () scalars.
@@ -163,12 +175,15 @@ def temporal_vicreg_terms(z: Tensor, *, gamma: float = 1.0, eps: float = 1e-4) -
     if z.ndim != 3 or z.shape[0] < 2:
         raise ValueError(f"temporal_vicreg_terms: expected z of shape (B, T, D) with B >= 2, "
                          f"got {tuple(z.shape)}")
+    if gather:
+        z = gather_batch(z)  # (B_all, T, D)
     per_step = z.transpose(0, 1)  # (B, T, D) -> (T, B, D): T groups of B samples
     return variance_term(per_step, gamma=gamma, eps=eps), covariance_term(per_step)
 
 
 def vicreg_regularizer(
-    z: Tensor, *, var_weight: float = 25.0, cov_weight: float = 1.0, gamma: float = 1.0, eps: float = 1e-4
+    z: Tensor, *, var_weight: float = 25.0, cov_weight: float = 1.0, gamma: float = 1.0, eps: float = 1e-4,
+    gather: bool = False,
 ) -> Tensor:
     """The anti-collapse half of VICReg on one set of embeddings: ``var_weight * v + cov_weight * c``
     (Bardes et al. 2022; used on world-model latents by Sobal et al. 2025).
@@ -178,6 +193,7 @@ def vicreg_regularizer(
             taken per time step (see :func:`temporal_vicreg_terms`).
         var_weight, cov_weight: mu and nu of the paper.
         gamma, eps: see :func:`variance_term`.
+        gather: under DDP, take the statistics over all processes' samples (module docstring).
 
     Returns:
         () scalar.
@@ -186,6 +202,8 @@ def vicreg_regularizer(
         >>> float(vicreg_regularizer(torch.zeros(16, 4)))        # collapsed: 25 * relu(1 - 0.01)
         24.75
     """
+    if gather and z.ndim in (2, 3):
+        z = gather_batch(z)  # (N_all, D) or (B_all, T, D)
     if z.ndim == 2:
         var, cov = variance_term(z, gamma=gamma, eps=eps), covariance_term(z)
     elif z.ndim == 3:
@@ -210,14 +228,15 @@ class VICRegLoss(nn.Module):
         cov_weight: float = 1.0,
         gamma: float = 1.0,
         eps: float = 1e-4,
+        gather: bool = False,
     ) -> None:
         super().__init__()
         self.sim_weight, self.var_weight, self.cov_weight = sim_weight, var_weight, cov_weight
-        self.gamma, self.eps = gamma, eps
+        self.gamma, self.eps, self.gather = gamma, eps, gather
 
     def forward(self, a: Tensor, b: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """a, b: (..., N, D) -> (loss (), terms)."""
         return vicreg_loss(
             a, b, sim_weight=self.sim_weight, var_weight=self.var_weight, cov_weight=self.cov_weight,
-            gamma=self.gamma, eps=self.eps,
+            gamma=self.gamma, eps=self.eps, gather=self.gather,
         )

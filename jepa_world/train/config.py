@@ -64,6 +64,9 @@ class TrainConfig:
     """Also write TensorBoard event files to run_dir/tb (metrics.jsonl is always written)."""
     ddp_find_unused: bool = False
     """DDP only: let DistributedDataParallel find parameters that get no gradient in a step."""
+    sync_batchnorm: bool = True
+    """DDP only: BatchNorm statistics over every process's batch (the one-process statistics; one all-reduce per
+    layer), see objectives/sync_batch_norm.py; false keeps per-process statistics. No effect with one process."""
 
     def validate(self) -> None:
         """Raise ValueError listing every invalid field with the value it got."""

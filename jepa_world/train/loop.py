@@ -68,6 +68,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from jepa_world.config import ConfigError, dict_problems, to_dict
 from jepa_world.errors import NonFiniteLossError
 from jepa_world.eval.collapse import collapse_report
+from jepa_world.objectives.sync_batch_norm import convert_batch_norms
 from jepa_world.train.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
@@ -658,6 +659,11 @@ class _StopSignals:
 
 
 def _wrap(method: nn.Module, config: TrainConfig, dist: DistInfo, device: torch.device) -> nn.Module:
+    if dist.enabled and config.sync_batchnorm:
+        converted = convert_batch_norms(method)  # same parameter tensors: the optimizer is unaffected
+        if dist.is_main and converted:
+            log.info("sync_batchnorm: %d BatchNorm layers take statistics over %d processes", converted,
+                     dist.world_size)
     stepper: nn.Module = _TrainingStep(method)
     if dist.enabled:
         device_ids = [device.index] if device.type == "cuda" else None
