@@ -162,7 +162,9 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
 
     Every field must be present (a missing key is never silently replaced by its default: a saved
     run must rebuild exactly what it trained) and hold a value of the field's type; unknown keys are
-    an error too. All problems, nested ones included, are listed in one ConfigError.
+    an error too. All problems, nested ones included, are listed in one ConfigError. The one exception:
+    a field added after runs were saved declares (:func:`added_field`) the value that reproduces what
+    those runs did without it, and a dict that lacks it gets that value, not the default.
     """
     problems = dict_problems(cls, data)
     if problems:
@@ -181,7 +183,7 @@ def dict_problems(cls: type, data: Any, prefix: str = "") -> list[str]:
     extra = sorted(set(data) - set(names))
     if extra:
         problems.append(f"unknown keys {[prefix + k for k in extra]} (valid: {sorted(names)})")
-    missing = [prefix + name for name in names if name not in data]
+    missing = [prefix + name for name in names if name not in data and ABSENT not in _field(cls, name).metadata]
     if missing:
         problems.append(f"missing keys {missing}")
     for name in names:
@@ -236,9 +238,35 @@ def _type_name(typ: Any) -> str:
     return typ.__name__ if isinstance(typ, type) else str(typ).replace("typing.", "")
 
 
+ABSENT = "absent"
+"""dataclass field metadata key: the value a saved dict without the field stands for (:func:`added_field`)."""
+
+
+def added_field(default: Any, *, absent: Any) -> Any:
+    """A config field added after runs were saved: ``default`` for new configs, ``absent`` (what the older runs
+    did, e.g. ``False`` for a new option they never had) when a saved dict lacks the key.
+
+    Examples:
+        >>> @dataclasses.dataclass
+        ... class Old:
+        ...     lr: float = 0.1
+        ...     gather: bool = added_field(True, absent=False)
+        >>> from_dict(Old, {"lr": 0.5})
+        Old(lr=0.5, gather=False)
+        >>> Old()
+        Old(lr=0.1, gather=True)
+    """
+    return dataclasses.field(default=default, metadata={ABSENT: absent})
+
+
+def _field(cls: type, name: str) -> dataclasses.Field:
+    return next(f for f in dataclasses.fields(cls) if f.name == name)  # type: ignore[arg-type]
+
+
 def _build(cls: type[T], data: dict[str, Any]) -> T:
     hints = _resolved_types(cls)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {f.name: f.metadata[ABSENT] for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                              if f.init and f.name not in data and ABSENT in f.metadata}
     for name, val in data.items():
         typ = hints[name]
         if dataclasses.is_dataclass(typ):

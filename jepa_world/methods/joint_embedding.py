@@ -44,6 +44,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from jepa_world.config import added_field
 from jepa_world.eval.ssl_verdict import collapse_reports
 from jepa_world.methods.param_groups import weight_decay_groups
 from jepa_world.nn.backbones import BackboneConfig, build_backbone
@@ -133,7 +134,7 @@ class JointEmbeddingConfig:
     """DINO head, temperatures, centering."""
     ema: EMASettings = field(default_factory=EMASettings)
     """EMA teacher momentum schedule (byol, dino)."""
-    gather: bool = True
+    gather: bool = added_field(True, absent=False)
     """Under DDP, compute batch-wide terms (VICReg var/cov, SIGReg, InfoNCE negatives, DINO centre) over every
     process's samples: the one-process objective of the global batch (docs/ddp_objectives.md); no effect alone."""
 

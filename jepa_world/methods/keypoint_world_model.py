@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from jepa_world.config import added_field
 from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.keypoint_map import KeypointMapConfig, KeypointMapEncoder
 from jepa_world.nn.raymarch import RayMarchConfig, RayMarchPredictor
@@ -94,7 +95,7 @@ class KeypointWorldModelConfig:
     """Learning-rate multiplier of the predictor's few parameters (displacement map, calibration)."""
     idm_hidden: int = 64
     """Hidden width of the inverse-dynamics head."""
-    gather: bool = True
+    gather: bool = added_field(True, absent=False)
     """Under DDP, take the batch-wide terms (motion variance, the free fractions' batch median) over every
     process's transitions: the one-process objective of the global batch (docs/ddp_objectives.md); no effect alone."""
 

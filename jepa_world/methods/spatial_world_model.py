@@ -55,6 +55,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from jepa_world.config import added_field
 from jepa_world.nn.rollout import unroll
 from jepa_world.nn.spatial_backbone import SpatialBackbone, SpatialBackboneConfig
 from jepa_world.nn.spatial_encoder import SpatialEncoder, SpatialEncoderConfig
@@ -122,7 +123,7 @@ class SpatialWorldModelConfig:
     """Channels of the inverse-dynamics head."""
     probe: bool = True
     """Train a detached linear probe z -> agent position (a sanity metric and the path decoder)."""
-    gather: bool = True
+    gather: bool = added_field(True, absent=False)
     """Under DDP, take the batch-wide terms (var/cov, SIGReg) over every process's samples: the one-process
     objective of the global batch (docs/ddp_objectives.md); no effect alone."""
 

@@ -37,6 +37,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from jepa_world.config import added_field
 from jepa_world.data.images.dataset import to_float
 from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.frame_encoder import FrameEncoder, FrameEncoderConfig
@@ -84,7 +85,7 @@ class VideoJEPAConfig:
     """Cell vectors SIGReg looks at per step (a random subset of the batch's; 0 = all)."""
     ema_momentum: float = 0.99
     """Start momentum of the EMA target encoder (cosine schedule to 1.0), target=ema."""
-    gather: bool = True
+    gather: bool = added_field(True, absent=False)
     """Under DDP, take the regulariser's statistics over every process's clips (SIGReg's subset and directions
     shared): the one-process objective of the global batch (docs/ddp_objectives.md); no effect alone."""
 

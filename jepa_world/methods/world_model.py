@@ -37,6 +37,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from jepa_world.config import added_field
 from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.encoders import ImpalaConfig, ImpalaEncoder
 from jepa_world.nn.predictors import PredictorConfig, build_predictor
@@ -91,7 +92,7 @@ class WorldModelConfig:
     """Hidden width of the inverse-dynamics head."""
     probe: bool = True
     """Train a detached linear probe z -> agent position (a sanity metric and the path decoder)."""
-    gather: bool = True
+    gather: bool = added_field(True, absent=False)
     """Under DDP, take the batch-wide terms (var/cov, SIGReg) over every process's samples: the one-process
     objective of the global batch (docs/ddp_objectives.md); no effect alone."""
 

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from jepa_world.config import added_field
+
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 
@@ -64,7 +66,7 @@ class TrainConfig:
     """Also write TensorBoard event files to run_dir/tb (metrics.jsonl is always written)."""
     ddp_find_unused: bool = False
     """DDP only: let DistributedDataParallel find parameters that get no gradient in a step."""
-    sync_batchnorm: bool = True
+    sync_batchnorm: bool = added_field(True, absent=False)
     """DDP only: BatchNorm statistics over every process's batch (the one-process statistics; one all-reduce per
     layer), see objectives/sync_batch_norm.py; false keeps per-process statistics. No effect with one process."""
 
