@@ -118,7 +118,7 @@ class FeatureCache:
         """Write the cache and its key to ``path`` (safetensors; atomically: a temporary file, then a rename)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # concurrent writers never share a temporary
         save_file({"features": self.features.contiguous(), "actions": self.actions.contiguous(),
                    "positions": self.positions.contiguous()}, str(tmp), metadata={"key": self.key, "format": FORMAT})
         os.replace(tmp, path)
@@ -178,9 +178,10 @@ def build_feature_cache(windows_fn: Callable[[int], Mapping[str, Tensor]], encod
 
 
 def load_or_build(path: Path | str | None, build: Callable[[], FeatureCache], *, key: str, batch_size: int,
-                  seed: int) -> tuple[FeatureCache, str]:
+                  seed: int, write: bool = True) -> tuple[FeatureCache, str]:
     """(cache, status): the cache at ``path`` when its key is ``key`` ("loaded"), else ``build()`` saved there
-    ("built", or "rebuilt: <why>" when a stale or unreadable cache was replaced). ``path=None``: memory only."""
+    ("built", or "rebuilt: <why>" when a stale or unreadable cache was replaced). ``path=None``: memory only.
+    ``write=False`` (the DDP ranks other than 0) builds without saving: one process writes a run's files."""
     if path is None:
         return build(), "built"
     path = Path(path)
@@ -192,5 +193,6 @@ def load_or_build(path: Path | str | None, build: Callable[[], FeatureCache], *,
             status = f"rebuilt: {e}"
             log.warning("%s; rebuilding it", e)
     cache = build()
-    cache.save(path)
+    if write:
+        cache.save(path)
     return cache, status
