@@ -85,6 +85,7 @@ from jepa_world.train.config import TrainConfig
 from jepa_world.train.device import (
     DistInfo,
     any_rank,
+    bf16_supported,
     capture_rng_state,
     dist_info_from_env,
     init_distributed,
@@ -707,12 +708,13 @@ def _param_groups(method: nn.Module, lr: float) -> list[dict[str, Any]]:
 def _use_bf16(config: TrainConfig, device: torch.device, dist: DistInfo) -> bool:
     if config.precision != "bf16":
         return False
-    if device.type == "cuda":
+    if device.type == "cuda" and bf16_supported(device):
         return True
     if dist.is_main:
         log.warning(
-            "precision='bf16' ignored on %s (~10x slower on CPUs without bf16 units); training in fp32",
-            device.type,
+            "precision='bf16' ignored on %s (~10x slower on CPUs without bf16 units, unsupported on GPUs older "
+            "than Ampere); training in fp32",
+            torch.cuda.get_device_name(device) if device.type == "cuda" else device.type,
         )
     return False
 
