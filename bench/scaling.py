@@ -14,8 +14,9 @@ Usage:
 
 ``--configs`` lists PROCESSESxTHREADS. Prints one line per configuration, then one JSON object on its last
 line: ``{"machine", "steps", "warmup", "presets": {preset: {"batch_per_process", "configs": {"PxT":
-{"processes", "threads", "median_step_s", "samples_per_s", "steps_timed", "wall_s"}}, "ratio_2x1_vs_1x2"}}}``
-(the ratio of samples/s of 2 processes x 1 thread to 1 process x 2 threads, when both ran).
+{"processes", "threads", "median_step_s", "samples_per_s", "steps_timed", "wall_s"}}, "ratio_2x1_vs_1x2",
+"ratio_2x1_vs_1x1"}}}`` (samples/s of 2 processes x 1 thread over that of 1 process x 2 threads, or x 1 thread,
+when both ran).
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ def main() -> None:
         for spec in args.configs.split(","):
             rows[spec], batch = measure(preset, spec, args)
         entry = {"batch_per_process": batch, "configs": rows}
-        if {"2x1", "1x2"} <= set(rows):
-            entry["ratio_2x1_vs_1x2"] = round(rows["2x1"]["samples_per_s"] / rows["1x2"]["samples_per_s"], 3)
+        for base in ("1x2", "1x1"):
+            if {"2x1", base} <= set(rows):
+                entry[f"ratio_2x1_vs_{base}"] = round(rows["2x1"]["samples_per_s"] / rows[base]["samples_per_s"], 3)
         out["presets"][preset] = entry
     out["machine"]["load_avg_after"] = list(os.getloadavg())
     print(json.dumps(out))
