@@ -12,6 +12,7 @@ import pytest
 from test_train_loop import KIND, StepSeeded, config, make_method, run
 
 from jepa_world.train import load_run, read_metrics
+from jepa_world.train.run_record import session_settings, settings_differences
 
 
 class ChunkLog(StepSeeded):
@@ -65,6 +66,14 @@ def check_continued(tmp_path: Path, *, steps: int, chunks: int, processes: list[
     assert logged == list(range(1, steps + 1))
     sessions = json.loads((tmp_path / "run" / "run.json").read_text())["sessions"]
     assert [s["processes"] for s in sessions] == processes
+
+
+def test_the_number_of_processes_may_change_on_resume_but_the_per_process_batch_may_not():
+    def settings(world, batch):
+        return session_settings(train={"lr": 0.1}, settings={"batch_size": batch}, batch_size=batch, world_size=world)
+
+    assert settings_differences(settings(2, 8), settings(1, 8)) == []
+    assert settings_differences(settings(1, 8), settings(2, 4)) == ["batch_size: 8 -> 4"]
 
 
 @pytest.mark.slow

@@ -18,12 +18,12 @@ Examples:
     >>> import tempfile, torch
     >>> from jepa_world.data.build import build_dataset
     >>> from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
-    >>> out = build_dataset(tempfile.mkdtemp() + "/d", num=6, config=TwoRoomsDataConfig(length=5), shard_size=4,
-    ...                     progress=False)
-    >>> stream = ShardWindowStream(out, window=2, batch_size=4)
-    >>> len(stream), stream(0)["obs"].shape
-    (18, torch.Size([4, 3, 2, 65, 65]))
-    >>> stream.close()
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = build_dataset(tmp + "/d", num=6, config=TwoRoomsDataConfig(length=5), shard_size=4, progress=False)
+    ...     stream = ShardWindowStream(out, window=2, batch_size=4)
+    ...     print(len(stream), tuple(stream(0)["obs"].shape))
+    ...     stream.close()
+    18 (4, 3, 2, 65, 65)
 """
 
 from __future__ import annotations
