@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -64,5 +65,18 @@ def check_launchable(nproc: int) -> None:
 
 
 def relaunch(nproc: int, argv: Sequence[str]) -> int:
-    """Run ``jepa-world ARGV`` under torchrun with ``nproc`` processes here; return its exit status."""
-    return subprocess.call(torchrun_command(nproc, argv))
+    """Run ``jepa-world ARGV`` under torchrun with ``nproc`` processes here; return its exit status.
+
+    While torchrun runs, this process ignores SIGINT (a terminal's Ctrl-C reaches torchrun, which hands it to
+    the ranks: they stop after the current step with a checkpoint) and passes SIGTERM on to torchrun; it waits
+    for torchrun to finish instead of killing it, so an interruption never loses the ranks' last save.
+    """
+    child = subprocess.Popen(torchrun_command(nproc, argv))
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
