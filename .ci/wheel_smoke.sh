@@ -15,7 +15,8 @@ BIN="$WORK/venv/bin"
 "$BIN/pip" install --quiet --upgrade pip
 "$BIN/pip" install --quiet torch==2.13.0
 "$BIN/pip" wheel --quiet --no-deps --wheel-dir "$WORK/dist" "$SRC"
-"$BIN/pip" install --quiet "$WORK"/dist/jepa_world-*.whl
+wheel=$(ls "$WORK"/dist/jepa_world-*.whl)
+"$BIN/pip" install --quiet "$wheel[pusht]"  # the environment extras too: their presets are smoke-tested below
 echo "wheel-smoke: installed $(basename "$WORK"/dist/jepa_world-*.whl) in $(( $(date +%s) - start )) s"
 
 cd "$WORK"  # outside the source tree: only the installed wheel can be imported
@@ -26,6 +27,9 @@ WORLD_MODEL="model.idm_hidden=16 batch_size=4 data.length=3 model.encoder.map_ch
 
 tiny() {  # tiny overrides of a preset's family (keys from `jepa-world train --preset P --show-config`)
   case "$1" in
+    pusht-*) echo "data.path=pusht-data model.encoder.channels=(4,4,4) model.encoder.latent_channels=4
+      model.predictor.latent_channels=4 model.predictor.hidden=8 model.frameskip=2 model.predictor.action_dim=4
+      data.length=5 model.idm_hidden=8 batch_size=4" ;;
     two-rooms | two-rooms-fixed | maze) echo "$WORLD_MODEL" ;;
     two-rooms-mlp) echo "model.idm_hidden=16 batch_size=4 data.length=3 model.encoder.channels=(4,8)
       model.encoder.embed_dim=8 model.encoder.keypoints=4 model.encoder.flat_dims=3 model.predictor.latent_dim=8
@@ -63,6 +67,7 @@ run_preset() {  # one training step of preset $1 through the console script; its
 export -f run_preset tiny
 export BIN QUIET WORLD_MODEL
 
+"$BIN/jepa-world" data generate --env pusht --num 2 --length 6 --out pusht-data  # the pusht-* presets' data
 presets=$("$BIN/jepa-world" presets | awk '{print $1}')
 test -n "$presets" || { echo "wheel-smoke: 'jepa-world presets' listed nothing"; exit 1; }
 # two at a time (one torch thread each): the 2-core CI machine is otherwise idle after `make test`

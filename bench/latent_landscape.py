@@ -25,19 +25,13 @@ import torch
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.two_rooms_physics import apply_action
 from jepa_world.envs.two_rooms_render import render
+from jepa_world.eval.rank_correlation import spearman
 from jepa_world.planning.blurred_cost import SpatialLatent, blur_pyramid
 from jepa_world.planning.protocols import HoldingModel
 from jepa_world.runs.load import load_method
 
 DISTANCES = (3, 6, 10, 15, 25, 40)
 HORIZONS = (1, 2, 4, 8, 12, 16)
-
-
-def spearman(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Spearman rank correlation of two (N,) tensors (ties broken by order)."""
-    ra, rb = a.argsort().argsort().double(), b.argsort().argsort().double()
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    return float((ra * rb).sum() / (ra.norm() * rb.norm()))
 
 
 @torch.no_grad()

@@ -63,23 +63,39 @@ def _env_name(name: str, canonical: tuple[str, ...]) -> str:
 @friendly
 def data_generate(
     out: Annotated[Path, typer.Option("--out", help="Output directory (created; must not exist or be empty).")],
-    env: Annotated[str, typer.Option(help="Environment: two-rooms (or two_rooms).")] = "two-rooms",
+    env: Annotated[str, typer.Option(help="Environment: two-rooms (or two_rooms), pusht (extra [pusht]).")]
+    = "two-rooms",
     num: Annotated[int, typer.Option(help="Number of trajectories.")] = 100_000,
-    length: Annotated[int, typer.Option(help="Frames per trajectory (T+1).")] = 17,
+    length: Annotated[int | None, typer.Option(help="Frames per trajectory (T+1); default 17, pusht 101.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 0,
     fixed_wall: Annotated[bool, typer.Option(help="Fixed layout instead of random.")] = False,
-    shard_size: Annotated[int, typer.Option(help="Trajectories per shard file.")] = 10_000,
+    shard_size: Annotated[int | None, typer.Option(help="Trajectories per shard file; default 10000, pusht 100.")]
+    = None,
     store_obs: Annotated[bool, typer.Option(help="Also store uint8 observations (else rendered on load).")]
     = False,
+    image_size: Annotated[int, typer.Option(help="pusht only: frames are image-size x image-size RGB.")] = 64,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing non-empty --out.")] = False,
 ) -> None:
-    """Generate an offline dataset of random-walk trajectories."""
+    """Generate an offline dataset of random-walk (or, for pusht, scripted exploration) trajectories."""
     from jepa_world.data.build import ENVS, build_dataset
-    from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
+    from jepa_world.data.pusht_build import ENV as PUSHT
 
-    cfg = TwoRoomsDataConfig(length=length, fixed_wall=fixed_wall)
-    path = build_dataset(out, num=num, config=cfg, seed=seed, shard_size=shard_size, store_obs=store_obs,
-                         overwrite=overwrite, env=_env_name(env, ENVS), progress=sys.stderr.isatty())
+    name = _env_name(env, ENVS + (PUSHT,))
+    if name == PUSHT:
+        from jepa_world.data.pusht_build import build_pusht_dataset
+        from jepa_world.data.pusht_gen import PushTDataConfig
+
+        length = length or PushTDataConfig.length
+        path = build_pusht_dataset(out, num=num, config=PushTDataConfig(length=length, image_size=image_size),
+                                   seed=seed, shard_size=shard_size or 100, overwrite=overwrite,
+                                   progress=sys.stderr.isatty())
+    else:
+        from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
+
+        length = length or 17
+        cfg = TwoRoomsDataConfig(length=length, fixed_wall=fixed_wall)
+        path = build_dataset(out, num=num, config=cfg, seed=seed, shard_size=shard_size or 10_000,
+                             store_obs=store_obs, overwrite=overwrite, env=name, progress=sys.stderr.isatty())
     typer.echo(f"wrote {num} trajectories of {length} frames to {path}")
 
 
@@ -95,12 +111,19 @@ def data_show(
     import torch
 
     from jepa_world.data.preview import subset, trajectory_gif, trajectory_grid_png
-    from jepa_world.data.shards import load_trajectories
+    from jepa_world.data.shards import load_trajectories, read_meta
     from jepa_world.data.stats import dataset_stats
 
     if count < 1:
         raise UserError(f"--count must be >= 1, got {count}")
     out = check_output_dir(out or Path(directory) / "preview", "--out")
+    if read_meta(directory).get("env") == "pusht":
+        from jepa_world.data.pusht_preview import show_pusht_dataset
+
+        stats, written = show_pusht_dataset(directory, out, count=count, seed=seed)
+        typer.echo(json.dumps(stats, indent=2))
+        typer.echo(f"wrote {' and '.join(str(p) for p in written)}")
+        return
     traj, meta = load_trajectories(directory)
     rows = torch.randperm(len(traj), generator=torch.Generator().manual_seed(seed))[:count]
     png = trajectory_grid_png(subset(traj, rows), out / "trajectories.png", count=count)
@@ -117,7 +140,7 @@ def _split_overrides(items: list[str] | None) -> list[str]:
     bad = [x for x in items if "=" not in x]
     if bad:
         raise ValueError(f"overrides must look like key=value, got {bad}")
-    return [f"env={_env_name(x[4:], ('two_rooms', 'maze'))}" if x.startswith("env=") else x for x in items]
+    return [f"env={_env_name(x[4:], ('two_rooms', 'maze', 'pusht'))}" if x.startswith("env=") else x for x in items]
 
 
 def _echo_fields(rows: list[tuple[str, object, str]]) -> None:
@@ -218,6 +241,8 @@ def _planned_model(run: Path, oracle: bool, planner: str, episodes: int, seed: i
 
 def _oracle(cfg):
     """The ground-truth model of cfg's environment and its probe."""
+    if cfg.env == "pusht":
+        raise UserError("there is no ground-truth model of PushT (--oracle): evaluate a trained run")
     if cfg.env == "maze":
         from jepa_world.methods.maze_oracle import MazeOracle
 
@@ -250,6 +275,8 @@ def eval_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
     png: Annotated[Path | None, typer.Option(help="Write a summary PNG here.")] = None,
     oracle: Annotated[bool, typer.Option(help="Plan with the ground-truth model instead (upper bound).")] = False,
+    critic: Annotated[Path | None, typer.Option(
+        help="A critic directory (`jepa-world critic RUN --out DIR`): its cost-to-go ends every plan's cost.")] = None,
     overrides: Annotated[list[str] | None, typer.Argument(
         help="key=value (see --show-config): planner.horizon=12, mpc.replan_every=8, cost=l2, env=maze.")] = None,
     show_config: Annotated[bool, typer.Option(
@@ -270,8 +297,9 @@ def eval_cmd(
     for path, option in ((json_out, "--json"), (png, "--png")):
         if path is not None:
             check_output_file(path, option)
+    value = _load_critic(critic)
     model, probe, cfg = _planned_model(run, oracle, planner, episodes, seed, num_envs, items)
-    report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty())
+    report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty(), critic=value)
     typer.echo(report.table())
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -280,6 +308,38 @@ def eval_cmd(
     if png:
         save_summary_png(report, report.results[0], str(png))
         typer.echo(f"wrote {png}")
+
+
+def _load_critic(path: Path | None):
+    if path is None:
+        return None
+    from jepa_world.runs.critic_run import load_critic
+
+    return load_critic(path)
+
+
+@app.command("critic")
+@friendly
+def critic_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory of a trained world model.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the critic to (never inside RUN).")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing critic directory at --out.")] = False,
+    overrides: Annotated[list[str] | None, typer.Argument(
+        help="key=value: trajectories=1000, model_steps=20, fit.steps=3000, fit.expectile=0.2, fit.gamma=0.97.")]
+    = None,
+) -> None:
+    """Fit a latent critic V(z, goal) (steps-to-go) on the run's reward-free data by relabelled TD; use it with
+    `eval RUN --critic DIR`. Prints how well it and the plain latent distance rank true distances."""
+    from jepa_world.config import apply_overrides
+    from jepa_world.runs.critic_run import CriticRunConfig, train_critic
+
+    check_output_dir(out, "--out")
+    cfg = apply_overrides(CriticRunConfig(), _split_overrides(overrides))
+    meta = train_critic(run, out, cfg, overwrite=overwrite, progress=sys.stderr.isatty())
+    check = meta["check"]
+    typer.echo(f"critic fitted in {meta['fit_s']:.0f} s (encoding {meta['encode_s']:.0f} s); rank correlation with "
+               f"the true distance on {check['pairs']} held-out pairs: critic {check['spearman_critic']:.3f}, "
+               f"latent l2 {check['spearman_latent_l2']:.3f}; wrote {out}")
 
 
 @app.command("plan")

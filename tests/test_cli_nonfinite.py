@@ -50,10 +50,22 @@ def tiny(preset: str) -> list[str]:
     return TINY["video"] if preset.startswith("video") else TINY["ssl"]
 
 
+def dataset(preset: str, tmp_path) -> list[str]:
+    """Presets that train from a dataset on disk get a tiny one (PushT's: skipped without its extra)."""
+    if not preset.startswith("pusht"):
+        return []
+    pytest.importorskip("gym_pusht", reason="PushT needs the extra: pip install 'jepa-world[pusht]'")
+    from jepa_world.data.pusht_build import build_pusht_dataset
+    from jepa_world.data.pusht_gen import PushTDataConfig
+
+    path = build_pusht_dataset(tmp_path / "data", num=2, config=PushTDataConfig(length=6), progress=False)
+    return [f"data.path={path}"]
+
+
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_huge_lr_ends_with_the_loops_message(preset, tmp_path):
     r = runner.invoke(app, ["train", "--preset", preset, "--run-dir", str(tmp_path / "run"), "train.lr=1e30",
-                            *QUIET, *tiny(preset)])
+                            *QUIET, *tiny(preset), *dataset(preset, tmp_path)])
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
     if r.exit_code == 0:
         assert "finished at step 2" in r.output

@@ -298,3 +298,18 @@ def test_an_exact_model_never_stalls_unpredicted():
     off = run_mpc(TwoRoomsBatch(n, strict), WallBlindModel(), PushRight(5), episodes=_left_room_episodes(n),
                   config=MPCConfig(replan_every=5, action_repeat=1))
     assert off.escapes is None and (off.positions[:, -1, 0] - off.positions[:, -2, 0]).abs().max() < 1e-9
+
+
+def test_surprise_is_zero_for_the_exact_model_and_the_closed_form_for_a_wall_blind_one():
+    n, config = 6, MPCConfig(replan_every=5, action_repeat=1)
+    strict = TwoRoomsConfig(physics="strict")
+    exact = run_mpc(TwoRoomsBatch(n, strict), TwoRoomsOracle(physics="strict"), PushRight(5),
+                    episodes=_left_room_episodes(n), config=config)
+    assert exact.surprise.shape == (n, 200 // 5 - 1)
+    assert exact.surprise.abs().max() < 1e-8
+    blind = run_mpc(TwoRoomsBatch(n, strict), WallBlindModel(), PushRight(5), episodes=_left_room_episodes(n),
+                    config=config)
+    # pinned on the wall: the model predicts +10 px in x per replan (5 steps of 2 px), the agent moves 0; the
+    # latent energy is the mean over the oracle's D dims of the squared error
+    d = TwoRoomsOracle().encode(torch.zeros(1, 2, 65, 65)).shape[1]
+    torch.testing.assert_close(blind.surprise[:, -1], torch.full((n,), 100.0 / d))

@@ -41,8 +41,27 @@ def test_every_imported_package_is_a_runtime_dependency():
     unknown = sorted(m for m in imported if m not in dists)
     assert not unknown, f"imported by jepa_world but not installed here: {unknown}"
     needed = {_normalized(dists[m][0]) for m in imported}
-    missing = sorted(needed - _declared())
+    missing = sorted(needed - _declared() - _optional_envs())
     assert not missing, f"jepa_world imports these but pyproject's dependencies lack them: {missing}"
+
+
+def _optional_envs() -> set[str]:
+    """Packages of the environment extras (imported on first use only, e.g. envs/pusht/package.py)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return set().union(*(_declared(x) for x in project["optional-dependencies"] if x != "dev"))
+
+
+def test_the_core_imports_without_the_environment_extras():
+    """No module of jepa_world imports an extra's package at module level (only inside the functions that use it),
+    so ``import jepa_world`` and every command that does not use the extra work without it."""
+    extras = {"gym_pusht", "pygame", "pymunk"}
+    found = []
+    for path in (ROOT / "jepa_world").rglob("*.py"):
+        for node in ast.parse(path.read_text(), str(path)).body:  # module level only
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in extras]
+    assert not found, f"module-level imports of an optional extra: {found}"
 
 
 def test_torch_is_installed_first_and_pinned_in_the_wheel_smoke():

@@ -58,7 +58,6 @@ class ShardWriter:
         """Append one shard; obs (N, T+1, 2, 65, 65) uint8 is required iff store_obs."""
         if self.store_obs != (obs is not None):
             raise ValueError("pass obs exactly when the writer stores observations")
-        name = f"shard-{len(self.shards):05d}.npz"
         arrays = {
             "positions": traj.positions.numpy(),
             "actions": traj.actions.numpy(),
@@ -68,8 +67,13 @@ class ShardWriter:
         }
         if obs is not None:
             arrays["obs"] = obs.numpy()
+        self.write_arrays(arrays, num=len(traj))
+
+    def write_arrays(self, arrays: dict[str, np.ndarray], *, num: int) -> None:
+        """Append one shard of ``num`` trajectories given as named arrays (leading dimension ``num``)."""
+        name = f"shard-{len(self.shards):05d}.npz"
         np.savez_compressed(self.tmp / name, **arrays)
-        self.shards.append({"file": name, "num": len(traj)})
+        self.shards.append({"file": name, "num": num})
 
     def commit(self) -> Path:
         """Write meta.json and move the finished dataset to ``out``."""

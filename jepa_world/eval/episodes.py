@@ -86,6 +86,9 @@ class MPCResult:
     """With ``record`` and a hierarchical planner: (R, N, 2) the decoded subgoal each plan aimed at."""
     escapes: Tensor | None = None
     """(N,) int64: unpredicted stalls escaped per episode (``MPCConfig.stall_ratio`` > 0), else None."""
+    surprise: Tensor | None = None
+    """(N, R - 1): at each replan after the first, the latent energy between the model's prediction for the
+    executed actions and the observed latent (the agent's own measure; see planning/mpc.py)."""
 
 
 def run_mpc(
@@ -129,6 +132,7 @@ def _result(agent: MPCAgent, distances: Tensor, positions: Tensor, episodes: Any
         plan_steps=rec.plan_steps, planned_paths=torch.stack(rec.paths) if rec.paths else None,
         waypoints=_stack_padded(rec.waypoints) if rec.waypoints else None,
         targets=torch.stack(rec.targets) if rec.targets else None, escapes=agent.escapes,
+        surprise=agent.surprises,
     )
 
 

@@ -29,6 +29,7 @@ import dataclasses
 import io
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -38,12 +39,17 @@ from torch import Tensor
 from jepa_world.config import to_dict
 from jepa_world.data.maze_gen import MazeDataConfig
 from jepa_world.data.maze_stream import MazeStream
+from jepa_world.data.pusht_gen import PushTDataConfig
+from jepa_world.data.pusht_gen import generate as generate_pusht
+from jepa_world.data.pusht_stream import load_pusht_states
 from jepa_world.data.stream import TwoRoomsStream
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 from jepa_world.envs import maze_render
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, MazeEpisodes
 from jepa_world.envs.maze_batch import sample_episodes as sample_maze_episodes
+from jepa_world.envs.pusht.batch import PushTBatch, PushTConfig, PushTEpisodes, episodes_from_trajectories
+from jepa_world.envs.pusht.batch import sample_episodes as sample_pusht_episodes
 from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
 from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
@@ -51,6 +57,7 @@ from jepa_world.eval.protocols import PROTOCOL_LABELS
 from jepa_world.planning.blurred_cost import BlurredCost, SpatialLatent
 from jepa_world.planning.chunked import ChunkedWorldModel
 from jepa_world.planning.costs import make_cost
+from jepa_world.planning.critic_cost import Critic, CriticCost
 from jepa_world.planning.goal_stop import calibrate_goal_energy
 from jepa_world.planning.high_level import HeldActionModel
 from jepa_world.planning.mpc import MPCConfig, Probe
@@ -72,8 +79,9 @@ class PlanningEvalConfig:
     """Episodes run at once (in lock-step); the episodes are run in batches of this size."""
     seed: int = 0
     """Seed of the episode set (layouts, starts, goals)."""
-    env: Literal["two_rooms", "maze"] = "two_rooms"
-    """The task: 'two_rooms' (PLDM / EB-JEPA benchmark) or 'maze' (rooms several doors apart, see maze.*)."""
+    env: Literal["two_rooms", "maze", "pusht"] = "two_rooms"
+    """The task: 'two_rooms' (PLDM / EB-JEPA benchmark), 'maze' (rooms several doors apart, see maze.*) or 'pusht'
+    (gym-pusht from pixels, extra [pusht], see pusht.*)."""
     fixed_wall: bool = False
     """Two Rooms: use the fixed layout instead of a random wall and door per episode."""
     physics: str = "ebjepa"
@@ -82,6 +90,12 @@ class PlanningEvalConfig:
     """Two Rooms wall pixels: 'ebjepa' or 'arena' (use the model's training ones: ``eval`` reads them from the run)."""
     maze: MazeConfig = field(default_factory=MazeConfig)
     """The maze task (env='maze'): rooms per side, extra doors, minimum door distance, step budget."""
+    pusht: PushTConfig = field(default_factory=PushTConfig)
+    """The PushT task (env='pusht'): image size, step budget, goal offset along exploration, action units."""
+    pusht_episodes: str = ""
+    """env='pusht': a PushT dataset directory (e.g. a held-out `data generate --env pusht --seed 99`) whose
+    trajectories give the episodes, start = state t, goal = state t + pusht.goal_offset (DINO-WM's goals from
+    data); empty: fresh exploration trajectories from the seed."""
     planner: str = "mppi"
     """Planner name: 'cem', 'mppi', 'gradient' or 'hierarchical' (see planning.registry)."""
     planner_overrides: dict[str, Any] = field(default_factory=lambda: {"horizon": 10, "num_samples": 64,
@@ -109,6 +123,9 @@ class PlanningEvalConfig:
     sets the threshold instead."""
     goal_stop_k: int = 2
     """Frames apart in the calibration clips (Two Rooms and maze walks move ~1 px per step)."""
+    critic_weight: float = 1.0
+    """With a critic (``eval --critic DIR``): the cost adds critic_weight x its cost-to-go from the plan's last
+    latent (planning/critic_cost.py); ignored without one."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -118,11 +135,14 @@ class PlanningEvalConfig:
         for name in ("episodes", "num_envs", "goal_stop_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PlanningEvalConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.env not in ("two_rooms", "maze"):
-            raise ValueError(f"PlanningEvalConfig.env must be 'two_rooms' or 'maze', got {self.env!r}")
+        if self.env not in ("two_rooms", "maze", "pusht"):
+            raise ValueError(f"PlanningEvalConfig.env must be 'two_rooms', 'maze' or 'pusht', got {self.env!r}")
         self.mpc.validate()
         self.maze.validate()
+        self.pusht.validate()
         TwoRoomsConfig(physics=self.physics, walls=self.walls)  # validates both names
+        if not self.critic_weight >= 0:
+            raise ValueError(f"PlanningEvalConfig.critic_weight must be >= 0, got {self.critic_weight}")
         make_cost(self.cost, reduce=self.reduce, discount=self.discount, path_weight=self.path_weight,
                   motion_weight=self.motion_weight)
         horizon = self.planner_config().horizon
@@ -174,6 +194,11 @@ class PlanningReport:
     steps_to_success: list[int]
     goal_energy: float = 0.0
     """The agent's goal-stop threshold (0 = no goal stop)."""
+    mean_surprise: float | None = None
+    """Mean over episodes and replans of the agent's surprise (latent energy between the predicted and the observed
+    latent after each executed chunk; planning/mpc.py); None when no episode replanned twice."""
+    surprise: list[list[float]] = field(default_factory=list)
+    """Per episode, the surprise at each replan after the first."""
     protocols: dict[str, str] = field(default_factory=lambda: dict(PROTOCOL_LABELS))
     """What each success number means (JSON readers see the labels beside the numbers)."""
     config: dict[str, Any] = field(default_factory=dict)
@@ -197,6 +222,8 @@ class PlanningReport:
             ("success rate, final (distance after the budget)", f"{self.success_rate:.3f}"),
             ("success rate, first-hit (reached at some step)", f"{self.success_rate_first_hit:.3f}"),
             ("goal-stop threshold (latent energy; 0 = off)", f"{self.goal_energy:.4g}"),
+            ("mean surprise (latent energy, predicted vs observed)",
+             "-" if self.mean_surprise is None else f"{self.mean_surprise:.4g}"),
             ("mean final distance (px)", f"{self.mean_final_distance:.2f}"),
             ("median final distance (px)", f"{self.median_final_distance:.2f}"),
             ("mean steps to success", steps),
@@ -264,6 +291,8 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
     Examples:
         >>> trained_env_overrides({"name": "maze", "rooms": 4}, ["seed=1"])
         ['env=maze', 'maze.rooms=4', 'seed=1']
+        >>> trained_env_overrides({"name": "pusht", "image_size": 64, "action_scale": 100.0}, [])
+        ['env=pusht', 'pusht.image_size=64', 'pusht.action_scale=100.0']
         >>> trained_env_overrides({"name": "maze", "rooms": 4}, ["env=two_rooms"])
         ['env=two_rooms']
         >>> trained_env_overrides({"name": "two_rooms", "fixed_wall": False}, ["physics=ebjepa"])
@@ -273,6 +302,9 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
         return overrides
     if env.get("name") == "maze":
         return ["env=maze", f"maze.rooms={env['rooms']}", *overrides]
+    if env.get("name") == "pusht":  # frames of the size the model was trained on, actions in the same units
+        return ["env=pusht", f"pusht.image_size={env['image_size']}", f"pusht.action_scale={env['action_scale']}",
+                *overrides]
     given = {o.split("=", 1)[0] for o in overrides}
     # runs from before the physics option were trained under the strict rule with arena walls
     trained = {"fixed_wall": str(bool(env.get("fixed_wall"))).lower(), "physics": env.get("physics", "strict"),
@@ -280,9 +312,10 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
     return [f"{k}={v}" for k, v in trained.items() if k not in given] + overrides
 
 
-def build_planner(world_model: WorldModel, config: PlanningEvalConfig) -> Planner:
+def build_planner(world_model: WorldModel, config: PlanningEvalConfig, *, critic: Critic | None = None) -> Planner:
     """The configured planner over ``world_model``, wrapped when action_repeat > 1 in ChunkedWorldModel, or in the
-    equivalent HeldActionModel for a model with a fast ``hold(z, a, steps)`` (the maze oracle)."""
+    equivalent HeldActionModel for a model with a fast ``hold(z, a, steps)`` (the maze oracle); with a ``critic``
+    its cost-to-go from each plan's last latent joins the cost (``config.critic_weight``)."""
     repeat = config.mpc.action_repeat
     model = world_model
     if repeat > 1:
@@ -295,16 +328,20 @@ def build_planner(world_model: WorldModel, config: PlanningEvalConfig) -> Planne
             raise ValueError(f"blurs={config.blurs} needs a world model with a spatial latent (latent_shape), "
                              f"got {type(world_model).__name__}")
         cost = BlurredCost(cost, world_model.latent_shape, blurs=config.blurs)
+    if critic is not None:
+        cost = CriticCost(cost, critic, weight=config.critic_weight)
     return make_planner(config.planner, model, cost, config=config.planner_config())
 
 
 def evaluate_planning(
-    world_model: WorldModel, config: PlanningEvalConfig, *, probe: Probe | None = None, progress: bool = False
+    world_model: WorldModel, config: PlanningEvalConfig, *, probe: Probe | None = None, progress: bool = False,
+    critic: Critic | None = None,
 ) -> PlanningReport:
-    """Run the configured episodes with MPC and summarise them. A ``probe`` also records planned paths."""
+    """Run the configured episodes with MPC and summarise them. A ``probe`` also records planned paths; a
+    ``critic`` (z, goal) -> cost-to-go adds a terminal cost (``build_planner``)."""
     config.validate()
     all_episodes = sample_eval_episodes(config)
-    planner = build_planner(world_model, config)
+    planner = build_planner(world_model, config, critic=critic)
     results = []
     with _eval_mode(world_model):
         mpc = agent_loop_config(world_model, config)
@@ -329,6 +366,9 @@ def agent_loop_config(world_model: WorldModel, config: PlanningEvalConfig) -> MP
 
 def calibration_clips(config: PlanningEvalConfig, *, clips: int = 64, seed: int = 7_777) -> Tensor:
     """Random-walk clips of the task's offline training distribution: (clips, 9, C, H, W) observations."""
+    if config.env == "pusht":
+        data = PushTDataConfig(length=9, image_size=config.pusht.image_size, action_scale=config.pusht.action_scale)
+        return torch.from_numpy(generate_pusht(clips, data, seed=seed).obs).float() / 255.0
     if config.env == "maze":
         stream = MazeStream(clips, MazeDataConfig(length=9, rooms=config.maze.rooms), seed=seed)
     else:
@@ -337,9 +377,14 @@ def calibration_clips(config: PlanningEvalConfig, *, clips: int = 64, seed: int 
     return stream(0)["obs"]
 
 
-def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes:
+def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes | PushTEpisodes:
     """The evaluation's episode set: a pure function of (env, seed, task settings, episodes)."""
     generator = torch.Generator().manual_seed(config.seed)
+    if config.env == "pusht" and config.pusht_episodes:
+        states = torch.from_numpy(load_pusht_states(Path(config.pusht_episodes)))
+        return episodes_from_trajectories(states, config.pusht.goal_offset, config.episodes, generator=generator)
+    if config.env == "pusht":
+        return sample_pusht_episodes(config.episodes, config.pusht, generator=generator)
     if config.env == "maze":
         return sample_maze_episodes(config.episodes, config.maze, generator=generator)
     return sample_episodes(config.episodes, generator=generator, fixed_wall=config.fixed_wall)
@@ -347,15 +392,18 @@ def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes:
 
 def make_eval_env(config: PlanningEvalConfig, num_envs: int, *, device: str = "cpu") -> GoalEnv:
     """The batched env of the configured task."""
+    if config.env == "pusht":
+        return PushTBatch(num_envs, config.pusht, device=device)
     if config.env == "maze":
         return MazeBatch(num_envs, config.maze, device=device)
     return TwoRoomsBatch(num_envs, TwoRoomsConfig(fixed_wall=config.fixed_wall, physics=config.physics,
                                                   walls=config.walls), device=device)
 
 
-def slice_episodes(episodes: Episodes | MazeEpisodes, start: int, stop: int) -> Episodes | MazeEpisodes:
+def slice_episodes(episodes: Episodes | MazeEpisodes | PushTEpisodes, start: int,
+                   stop: int) -> Episodes | MazeEpisodes | PushTEpisodes:
     """Episodes start..stop-1 of a set."""
-    if isinstance(episodes, MazeEpisodes):
+    if isinstance(episodes, MazeEpisodes | PushTEpisodes):
         return episodes.slice(start, stop)
     return Episodes(episodes.wall_x[start:stop], episodes.door_y[start:stop],
                     episodes.start[start:stop], episodes.goal[start:stop])
@@ -370,6 +418,8 @@ def summarize(results: list[MPCResult], config: PlanningEvalConfig) -> PlanningR
     wall = [r.wall_s for r in results]
     ms = statistics.median(ms for r in results for ms in r.replan_ms)
     num_envs = min(config.num_envs, config.episodes)
+    surprise = [r.surprise for r in results if r.surprise is not None]
+    surprises = torch.cat(surprise) if surprise else None  # (E, R - 1)
     return PlanningReport(
         planner=config.planner, episodes=len(final), num_envs=num_envs,
         success_rate=success.float().mean().item(), success_rate_first_hit=first_hit.float().mean().item(),
@@ -381,6 +431,8 @@ def summarize(results: list[MPCResult], config: PlanningEvalConfig) -> PlanningR
         plan_s_per_episode=sum(sum(r.replan_ms) for r in results) / 1e3 / len(final),
         final_distance=final.tolist(), success=success.tolist(), success_first_hit=first_hit.tolist(),
         steps_to_success=steps.tolist(), config=to_dict(config), results=results,
+        mean_surprise=None if surprises is None else surprises.mean().item(),
+        surprise=[] if surprises is None else surprises.tolist(),
     )
 
 
@@ -463,13 +515,19 @@ def _walls(ep: Episodes | MazeEpisodes, i: int) -> np.ndarray:
 
 def _draw_episode(ax: Any, result: MPCResult, i: int) -> None:
     ep = result.episodes
-    ax.imshow(_walls(ep, i), cmap="gray_r", vmax=2.5)
+    pusht = isinstance(ep, PushTEpisodes)  # states (5,): the agent path, start and goal agent, goal block (square)
+    if pusht:
+        ax.set(xlim=(0, 512), ylim=(512, 0), aspect="equal")
+        ax.plot(*ep.goal[i, 2:4].tolist(), "s", color="gold", mec="k", ms=7)
+    else:
+        ax.imshow(_walls(ep, i), cmap="gray_r", vmax=2.5)
     ok = bool(result.success[i])
     xy = result.positions[i].numpy()  # (S + 1, 2)
     ax.plot(xy[:, 0], xy[:, 1], color="tab:green" if ok else "tab:red", lw=1.2)
-    ax.plot(*ep.start[i].tolist(), "ko", ms=3)
-    ax.plot(*ep.goal[i].tolist(), "*", color="gold", mec="k", ms=9)
-    ax.set_title(f"#{i}: {result.final_distance[i]:.1f} px", fontsize=8)
+    ax.plot(*ep.start[i, :2].tolist(), "ko", ms=3)
+    ax.plot(*ep.goal[i, :2].tolist(), "*", color="gold", mec="k", ms=9)
+    unit = "" if pusht else " px"
+    ax.set_title(f"#{i}: {result.final_distance[i]:.1f}{unit}", fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -477,11 +535,12 @@ def _draw_episode(ax: Any, result: MPCResult, i: int) -> None:
 def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, max_episodes: int = 6) -> None:
     """Trajectories of the first episodes of ``result`` (green = success, red = failure; decoded subgoals of a
     hierarchical planner as in :func:`save_paths_png`), the histogram of all final distances and the fraction of
-    episodes that reached the goal radius by each step."""
+    episodes that reached the goal radius by each step, and the agent's surprise at each replan (one curve per
+    drawn episode, and the mean over all)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(12, 6), layout="constrained")
-    axes = fig.subplots(2, 4)
+    fig = Figure(figsize=(15, 6), layout="constrained")
+    axes = fig.subplots(2, 5)
     for k, ax in enumerate(axes[:, :3].flat):
         if k < min(max_episodes, result.num_envs):
             _draw_episode(ax, result, k)
@@ -490,18 +549,36 @@ def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, ma
             ax.axis("off")
     final = np.asarray(report.final_distance)
     axes[0, 3].hist(final, bins=30)
-    axes[0, 3].axvline(geo.SUCCESS_RADIUS, color="k", ls="--", lw=1)
+    pusht = report.config.get("env") == "pusht"  # DINO-WM's normalised distance, success below 1
+    axes[0, 3].axvline(report.config["pusht"]["success_radius"] if pusht else geo.SUCCESS_RADIUS, color="k",
+                       ls="--", lw=1)
     axes[0, 3].set(xlabel="final distance (px)", ylabel="episodes")
     first = np.asarray(report.steps_to_success, dtype=float)
     t = np.arange(result.distances.shape[1])
     reached = ((first >= 0)[:, None] & (first[:, None] <= t)).mean(0)  # (S + 1,)
     axes[1, 3].plot(t, reached)
     axes[1, 3].set(xlabel="step", ylabel="reached goal radius", ylim=(0, 1))
+    _draw_surprise(axes[:, 4], report, result, max_episodes)
     fig.suptitle(f"{report.planner}: success {report.success_rate:.0%} (final), {report.success_rate_first_hit:.0%} "
                  f"(first hit) over {report.episodes} episodes, "
                  f"{report.ms_per_replan:.0f} ms/replan ({report.num_envs} envs)")
     fig.savefig(path, dpi=80)
 
+
+
+def _draw_surprise(axes: Any, report: PlanningReport, result: MPCResult, max_episodes: int) -> None:
+    """Top: the surprise of the first drawn episodes by replan step; bottom: its mean over every episode."""
+    if result.surprise is None or not report.surprise:
+        for ax in axes:
+            ax.axis("off")
+        return
+    steps = np.arange(1, result.surprise.shape[1] + 1)  # replans after the first
+    for i in range(min(max_episodes, result.num_envs)):
+        color = "tab:green" if result.success[i] else "tab:red"
+        axes[0].plot(steps, result.surprise[i].numpy(), color=color, lw=1)
+    axes[0].set(xlabel="replan", ylabel="surprise (latent energy)", title="drawn episodes")
+    axes[1].plot(steps, np.asarray(report.surprise).mean(0))
+    axes[1].set(xlabel="replan", ylabel="mean surprise", title=f"all {report.episodes} episodes")
 
 
 def _draw_subgoals(ax: Any, result: MPCResult, i: int) -> None:

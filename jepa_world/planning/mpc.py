@@ -17,6 +17,10 @@ With ``action_repeat = r > 1`` every planned action is a *macro-action* held for
 build the planner over ``ChunkedWorldModel(world_model, r)`` (``eval.planning.build_planner`` does) and
 pass the plain ``world_model`` here (it is used to encode and to decode recorded plans).
 
+At every replan after the first the agent also measures its *surprise*: the latent energy (mean squared
+distance) between what the model predicted for the actions executed since the last plan and the latent it now
+observes (:attr:`MPCAgent.surprises`); a model that is wrong about this world shows it here first.
+
 Two optional behaviours, both decided from the agent's own latents:
 
 - *stall escapes* (``stall_ratio > 0``): an environment whose latent moved far less than the model
@@ -164,6 +168,8 @@ class MPCAgent:
         self.t = 0
         self.plan: Tensor | None = None
         self.escape = _Escape(self.config, self.num_envs)
+        self.transitions = _Transitions()
+        self.surprise: list[Tensor] = []
         self.stopped = torch.zeros(self.num_envs, dtype=torch.bool)
         self.replan_ms: list[float] = []
         self.record = PlanRecord([], [], [], [])
@@ -183,7 +189,7 @@ class MPCAgent:
             z = _encode(self.world_model, obs) if z is None else z
             self.stopped = (latent_energy(z, self.goal) < self.config.goal_energy).cpu()
             action = torch.where(self.stopped[:, None], torch.zeros_like(action), action)
-        self.escape.executed(action)
+        self.transitions.executed(action)
         self.t += 1
         return action
 
@@ -201,12 +207,30 @@ class MPCAgent:
         result = self.planner.plan(z, self.goal, warm)
         _sync(result.actions)
         self.replan_ms.append((time.perf_counter() - start) * 1e3)
-        self.escape.check(self.world_model, z)
+        self._observe(z)
         self.plan = result.actions.detach()
         _check_horizon(self.plan, self.config)
         if self.recording:
             self._record(z, result)
         return z
+
+    def _observe(self, z: Tensor) -> None:
+        """At a replan, compare the new latent z (N, D) with the model's prediction for the actions executed since
+        the last plan: the surprise (their latent energy) is kept, and stalls are checked."""
+        pair = self.transitions.predicted(self.world_model)
+        if pair is None:
+            self.escape.clear()
+        else:
+            previous, predicted = pair
+            self.surprise.append(latent_energy(predicted, z).cpu())
+            self.escape.check(previous, predicted, z)
+        self.transitions.restart(z)
+
+    @property
+    def surprises(self) -> Tensor | None:
+        """(N, R') the latent energy between the predicted and the observed latent at each replan after the first
+        (every executed chunk), or None before there is one."""
+        return torch.stack(self.surprise, dim=1) if self.surprise else None
 
     def _record(self, z: Tensor, result: PlanResult) -> None:
         """Decode and store the plan just made (and a hierarchical plan's subgoals); time kept out of timings."""
@@ -225,47 +249,68 @@ MIN_EXPECTED = 0.1
 """Stalls count only where the predicted displacement is at least this share of the episode's largest one."""
 
 
-class _Escape:
-    """Stall escapes (``MPCConfig.stall_ratio``): remembers the latent of the last plan and the actions executed
-    since, and replaces the first actions after an unpredicted stall by random ones."""
+class _Transitions:
+    """The latent of the last plan and the actions executed since: what the model predicts they led to."""
 
-    def __init__(self, config: MPCConfig, num_envs: int) -> None:
-        self.config = config
-        self.on = config.stall_ratio > 0
-        self.generator = torch.Generator().manual_seed(config.escape_seed)
+    def __init__(self) -> None:
         self.z: Tensor | None = None
         self.actions: list[Tensor] = []
-        self.stalled = torch.zeros(num_envs, dtype=torch.bool)
-        self.counts = torch.zeros(num_envs, dtype=torch.long)
-        self.largest = torch.zeros(num_envs)
 
-    def check(self, world_model: WorldModel, z: Tensor) -> None:
-        """At a replan: which environments the new latent z (N, D) shows stalled against the model's prediction."""
-        if not self.on:
-            return
-        self.stalled = torch.zeros_like(self.stalled)
-        executed = self._executed(world_model)  # None: nothing to check
-        if self.z is not None and executed is not None:
-            with torch.no_grad():
-                predicted = world_model.rollout(self.z, executed.to(self.z))[:, -1]  # (N, D)
-            expected = torch.linalg.vector_norm(predicted - self.z, dim=-1).cpu()  # (N,)
-            moved = torch.linalg.vector_norm(z - self.z, dim=-1).cpu()
-            self.largest = torch.maximum(self.largest, expected)
-            # a prediction of (almost) no motion cannot be refuted by none: under MIN_EXPECTED x the largest
-            # displacement predicted so far in the episode, it is a model that knew the agent was pinned
-            self.stalled = (moved < self.config.stall_ratio * expected) & (expected > MIN_EXPECTED * self.largest)
-            self.counts += self.stalled.long()
+    def executed(self, action: Tensor) -> None:
+        """Record the actions (N, A) just executed."""
+        self.actions.append(action)
+
+    def predicted(self, world_model: WorldModel) -> tuple[Tensor, Tensor] | None:
+        """(latent at the last plan (N, D), the model's prediction after the executed actions (N, D)), or None when
+        there is no earlier plan or the actions fill no whole model step (a frameskip model's chunk)."""
+        executed = self._in_model_steps(world_model)
+        if self.z is None or executed is None:
+            return None
+        with torch.no_grad():
+            return self.z, world_model.rollout(self.z, executed.to(self.z))[:, -1]
+
+    def restart(self, z: Tensor) -> None:
+        """A new plan from latent z (N, D): forget the executed actions."""
         self.z, self.actions = z, []
 
-    def _executed(self, world_model: WorldModel) -> Tensor | None:
-        """The actions executed since the last plan, in the model's own steps: (N, k, A), chunks
-        (N, k / f, f * A) for a frameskip-f model, or None when there are none or they fill no whole model step."""
+    def _in_model_steps(self, world_model: WorldModel) -> Tensor | None:
+        """The executed actions in the model's own steps: (N, k, A), chunks (N, k / f, f * A) for a frameskip-f
+        model, or None when there are none or they fill no whole model step."""
         if not self.actions:
             return None
         executed = torch.stack(self.actions, dim=1)  # (N, k, A)
         if isinstance(world_model, FrameskipModel) and world_model.frameskip > 1:
             return chunk_actions(executed, world_model.frameskip)
         return executed
+
+
+class _Escape:
+    """Stall escapes (``MPCConfig.stall_ratio``): after an unpredicted stall the first actions are random ones."""
+
+    def __init__(self, config: MPCConfig, num_envs: int) -> None:
+        self.config = config
+        self.on = config.stall_ratio > 0
+        self.generator = torch.Generator().manual_seed(config.escape_seed)
+        self.stalled = torch.zeros(num_envs, dtype=torch.bool)
+        self.counts = torch.zeros(num_envs, dtype=torch.long)
+        self.largest = torch.zeros(num_envs)
+
+    def check(self, previous: Tensor, predicted: Tensor, z: Tensor) -> None:
+        """At a replan: which environments moved far less from ``previous`` (N, D) to the new latent z (N, D) than
+        the model ``predicted`` (N, D) for the executed actions."""
+        if not self.on:
+            return
+        expected = torch.linalg.vector_norm(predicted - previous, dim=-1).cpu()  # (N,)
+        moved = torch.linalg.vector_norm(z - previous, dim=-1).cpu()
+        self.largest = torch.maximum(self.largest, expected)
+        # a prediction of (almost) no motion cannot be refuted by none: under MIN_EXPECTED x the largest
+        # displacement predicted so far in the episode, it is a model that knew the agent was pinned
+        self.stalled = (moved < self.config.stall_ratio * expected) & (expected > MIN_EXPECTED * self.largest)
+        self.counts += self.stalled.long()
+
+    def clear(self) -> None:
+        """No check at this replan (nothing to compare): no environment is stalled."""
+        self.stalled = torch.zeros_like(self.stalled)
 
     def action(self, planned: Tensor, k: int) -> Tensor:
         """The action to execute at step k after the plan: planned (N, A), or random for stalled environments."""
@@ -275,10 +320,6 @@ class _Escape:
         direction = direction / torch.linalg.vector_norm(direction, dim=-1, keepdim=True).clamp_min(1e-12)
         random = direction * torch.linalg.vector_norm(planned, dim=-1, keepdim=True)
         return torch.where(self.stalled[:, None], random, planned)
-
-    def executed(self, action: Tensor) -> None:
-        if self.on:
-            self.actions.append(action)
 
 
 def _check_obs(obs: object, where: str) -> None:
@@ -324,9 +365,21 @@ def _check_horizon(plan: Tensor, config: MPCConfig) -> None:
 
 
 def _planned_path(world_model: WorldModel, z: Tensor, plan: Tensor, repeat: int, probe: Probe) -> Tensor:
-    """Decode a plan at env-step resolution: z (N, D), plan (N, T, A) -> (N, T * repeat + 1, 2) on CPU."""
+    """Decode a plan at env-step resolution: z (N, D), plan (N, T, A) -> (N, T * repeat + 1, 2) on CPU.
+
+    A frameskip-f model predicts every f-th step (its action is a chunk of f env actions): its decoded path is
+    linearly interpolated between those steps (a picture, not a prediction)."""
     base = world_model.base if isinstance(world_model, ChunkedWorldModel) else world_model
+    actions = expand_actions(plan, repeat=repeat)  # (N, T * repeat, A)
+    skip = base.frameskip if isinstance(base, FrameskipModel) else 1
     with torch.no_grad():
-        latents = base.rollout(z, expand_actions(plan, repeat=repeat))  # (N, T * repeat, D)
-        path = probe(torch.cat([z[:, None], latents], dim=1))  # (N, T * repeat + 1, 2)
-    return path.detach().float().cpu()
+        chunks = chunk_actions(actions, skip) if skip > 1 else actions
+        if chunks is None:
+            raise ValueError(f"a plan of {actions.shape[1]} env steps is not a whole number of the model's "
+                             f"{skip}-step chunks")
+        latents = base.rollout(z, chunks)  # (N, T * repeat / skip, D)
+        path = probe(torch.cat([z[:, None], latents], dim=1)).detach().float().cpu()  # (N, K + 1, 2)
+    if skip > 1:
+        path = torch.nn.functional.interpolate(path.transpose(1, 2), size=actions.shape[1] + 1, mode="linear",
+                                               align_corners=True).transpose(1, 2)
+    return path

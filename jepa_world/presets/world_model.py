@@ -29,6 +29,8 @@ from torch import nn
 from jepa_world.config import from_dict, to_dict
 from jepa_world.data.maze_gen import MazeDataConfig
 from jepa_world.data.maze_stream import MazeStream
+from jepa_world.data.pusht_stream import PushTStreamConfig, PushTWindows
+from jepa_world.data.shards import read_meta
 from jepa_world.data.stream import TwoRoomsStream
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 from jepa_world.methods.keypoint_world_model import KeypointWorldModel, KeypointWorldModelConfig
@@ -37,6 +39,8 @@ from jepa_world.methods.world_model import JEPAWorldModel, LossWeights, WorldMod
 from jepa_world.nn.encoders import ImpalaConfig
 from jepa_world.nn.predictors import PredictorConfig
 from jepa_world.nn.spatial_backbone import SpatialBackboneConfig
+from jepa_world.nn.spatial_encoder import SpatialEncoderConfig
+from jepa_world.nn.spatial_predictor import SpatialPredictorConfig
 from jepa_world.presets import Preset, RunSpec, register_method, register_preset
 from jepa_world.train.config import TrainConfig
 
@@ -109,6 +113,21 @@ class MazeSpatialRunConfig(SpatialRunConfig):
     """The maze trajectory distribution (length = frames per window)."""
 
 
+@dataclass
+class PushTSpatialRunConfig(SpatialRunConfig):
+    """A generic world-model training run on PushT exploration data read from disk."""
+
+    data: PushTStreamConfig = field(default_factory=PushTStreamConfig)  # type: ignore[assignment]
+    """The dataset directory and the window length (frames per window)."""
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad field; the dataset's frames must be the encoder's size."""
+        super().validate()
+        enc = self.model.encoder
+        if self.model.encoder_kind == "conv" and enc.in_channels != 3:
+            raise ValueError(f"PushT frames are RGB: model.encoder.in_channels must be 3, got {enc.in_channels}")
+
+
 def _generic_train() -> TrainConfig:
     return TrainConfig(steps=2000, lr=1e-3, weight_decay=0.0, warmup_steps=100, time_budget_s=1800.0,
                        log_every=50, diag_every=500, ckpt_every=500)
@@ -124,6 +143,14 @@ def maze_generic_config() -> MazeSpatialRunConfig:
     """The same generic recipe (same model and hyperparameters) on 3 x 3 maze random walks."""
     return MazeSpatialRunConfig(model=SpatialWorldModelConfig(), batch_size=64, data=MazeDataConfig(length=21),
                                 train=_generic_train())
+
+
+def pusht_generic_config() -> PushTSpatialRunConfig:
+    """The generic recipe on PushT exploration data: RGB 64 x 64 frames, 2-D relative actions, frameskip 5
+    (DINO-WM's), so the predictor's action is 5 x 2 = 10 numbers."""
+    model = SpatialWorldModelConfig(encoder=SpatialEncoderConfig(in_channels=3, image_size=64),
+                                    predictor=SpatialPredictorConfig(action_dim=10), frameskip=5)
+    return PushTSpatialRunConfig(model=model, batch_size=64, data=PushTStreamConfig(length=21), train=_generic_train())
 
 
 def _keypoint_train() -> TrainConfig:
@@ -143,8 +170,10 @@ def maze_config() -> MazeKeypointRunConfig:
                                  train=_keypoint_train())
 
 
-def make_stream(data: TwoRoomsDataConfig | MazeDataConfig, batch_size: int, *, seed: int):
-    """The on-the-fly training stream of a data config: TwoRoomsStream or MazeStream."""
+def make_stream(data: TwoRoomsDataConfig | MazeDataConfig | PushTStreamConfig, batch_size: int, *, seed: int):
+    """The training stream of a data config: TwoRoomsStream or MazeStream (on the fly), PushTWindows (from disk)."""
+    if isinstance(data, PushTStreamConfig):
+        return PushTWindows(data.path, batch_size, data.length, seed=seed)
     cls = MazeStream if isinstance(data, MazeDataConfig) else TwoRoomsStream
     return cls(batch_size, data, seed=seed)
 
@@ -189,6 +218,8 @@ def resolved_model(cfg: WorldModelRunConfig) -> Any:
 def build_world_model_run(cfg: WorldModelRunConfig) -> RunSpec:
     """config -> RunSpec: the seeded model (architecture from the config's type), the stream, the settings."""
     cfg.validate()
+    if isinstance(cfg.data, PushTStreamConfig):
+        _check_pusht_frames(cfg)
     model_cfg = resolved_model(cfg)
     arch = next(name for name, (_, cls) in ARCHITECTURES.items() if isinstance(model_cfg, cls))
     torch.manual_seed(cfg.model_seed)
@@ -199,9 +230,21 @@ def build_world_model_run(cfg: WorldModelRunConfig) -> RunSpec:
                    batch_size=cfg.batch_size)
 
 
-def trained_env(data: TwoRoomsDataConfig | MazeDataConfig) -> dict[str, Any]:
+def _check_pusht_frames(cfg: PushTSpatialRunConfig) -> None:
+    """The dataset's frame size must be the encoder's (ValueError naming both)."""
+    size = read_meta(cfg.data.path)["config"]["image_size"]
+    if cfg.model.encoder_kind == "conv" and cfg.model.encoder.image_size != size:
+        raise ValueError(f"{cfg.data.path} holds {size} x {size} frames but model.encoder.image_size is "
+                         f"{cfg.model.encoder.image_size}; set model.encoder.image_size={size}")
+
+
+def trained_env(data: TwoRoomsDataConfig | MazeDataConfig | PushTStreamConfig) -> dict[str, Any]:
     """What a run's model_config records of its environment, so that ``eval`` plans in the same one:
-    ``{"name": "two_rooms", "fixed_wall": ..., "physics": ..., "walls": ...}`` or ``{"name": "maze", "rooms": ...}``."""
+    ``{"name": "two_rooms", "fixed_wall": ..., "physics": ..., "walls": ...}``, ``{"name": "maze", "rooms": ...}`` or
+    ``{"name": "pusht", "image_size": ..., "action_scale": ...}`` (read from the dataset)."""
+    if isinstance(data, PushTStreamConfig):
+        made = read_meta(data.path)["config"]
+        return {"name": "pusht", "image_size": made["image_size"], "action_scale": made["action_scale"]}
     if isinstance(data, MazeDataConfig):
         return {"name": "maze", "rooms": data.rooms}
     return {"name": "two_rooms", "fixed_wall": data.fixed_wall, "physics": data.physics, "walls": data.walls}
@@ -231,5 +274,7 @@ register_preset(Preset("two-rooms-generic", config=generic_config, build=build_w
                        help="generic JEPA world model (conv spatial latent, conv predictor, frameskip 5), Two Rooms"))
 register_preset(Preset("maze-generic", config=maze_generic_config, build=build_world_model_run,
                        help="generic JEPA world model (the two-rooms-generic recipe) on 3x3 maze random walks"))
+register_preset(Preset("pusht-generic", config=pusht_generic_config, build=build_world_model_run,
+                       help="generic JEPA world model on PushT exploration data (data.path; extra [pusht])"))
 register_preset(Preset("two-rooms-mlp", config=two_rooms_config, build=build_world_model_run,
                        help="generic JEPA world model (IMPALA CNN, flat latent, MLP predictor) on Two Rooms"))

@@ -60,7 +60,7 @@ def held_out_data(env: dict[str, Any] | None, recorded: dict[str, Any] | None) -
     return cls(**{k: v for k, v in (env or {}).items() if k in known})
 
 
-def _recorded_data(paths: RunPaths) -> dict[str, Any] | None:
+def recorded_data(paths: RunPaths) -> dict[str, Any] | None:
     """The ``data`` settings run.json recorded (None for a run shared without it or trained through the API)."""
     if not paths.record.is_file():
         return None
@@ -119,7 +119,7 @@ def diagnose_world_model_run(run_dir: Path | str, png: Path | str | None = None,
     model, config = load_method(run_dir, expected_kind=KIND)
     paths = RunPaths(run_dir)
     env = config["model"].get("env")
-    data = held_out_data(env, _recorded_data(paths))
+    data = held_out_data(env, recorded_data(paths))
     model.to(device)
     z, source = world_model_embeddings(model, held_out_frames(data, frames).to(device))
     report = collapse_report(z)
