@@ -92,11 +92,27 @@ def _shards(n: int, batch: int, tmp_path):
     return src, src.indices
 
 
-@pytest.mark.parametrize("make", ["images", "features", "moving_mnist", "shards"])
+def _pusht(n: int, batch: int):
+    from jepa_world.data.pusht_gen import PushTTrajectories
+    from jepa_world.data.pusht_stream import PushTWindows
+
+    assert n == 18  # 6 trajectories of 4 frames -> 3 windows of 2 frames each; states[r, t, 0] = 10 r + t
+    states = np.zeros((6, 4, 5), np.float32)
+    states[..., 0] = 10 * np.arange(6)[:, None] + np.arange(4)
+    data = PushTTrajectories(np.zeros((6, 4, 3, 2, 2), np.uint8), np.zeros((6, 3, 2), np.float32), states)
+    src = PushTWindows(data, batch_size=batch, length=2, seed=6)
+
+    def ids(step):
+        first = src(step)["states"][:, 0, 0].long()  # 10 r + t0
+        return first // 10 * 3 + first % 10
+    return src, ids
+
+
+@pytest.mark.parametrize("make", ["images", "features", "moving_mnist", "shards", "pusht"])
 @pytest.mark.parametrize("world", [2, 3])
 def test_no_sample_is_seen_by_two_ranks_in_an_epoch_and_each_is_seen_once(make, world, tmp_path):
     n, batch = 18, 3 if world == 2 else 2  # 18 = world * batch * 3 steps: one epoch in three steps
-    build = {"images": _images, "features": _features}.get(make)
+    build = {"images": _images, "features": _features, "pusht": _pusht}.get(make)
     made = [build(n, batch) if build else {"moving_mnist": _moving_mnist, "shards": _shards}[make](n, batch, tmp_path)
             for _ in range(world)]
     for rank, (src, _) in enumerate(made):
