@@ -346,6 +346,9 @@ class _Session:
         self.shard = self._stream_shard(state)
         if isinstance(data, RankAware):
             data.set_shard(self.shard)
+        elif dist.enabled and dist.is_main:
+            log.warning("%s has no set_shard(): every rank reads the same batches (see data/sharding.py)",
+                        type(data).__name__)
         self.stepper = _wrap(method, config, dist, device)
         if state is not None:
             self._restore_rng(state)
