@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_train_loop import KIND, StepSeeded, config, make_method, run
 
-from jepa_world.train import load_run, read_metrics
+from jepa_world.train import load_checkpoint, load_run, read_metrics, save_checkpoint
 from jepa_world.train.run_record import session_settings, settings_differences
 
 
@@ -74,6 +74,19 @@ def test_the_number_of_processes_may_change_on_resume_but_the_per_process_batch_
 
     assert settings_differences(settings(2, 8), settings(1, 8)) == []
     assert settings_differences(settings(1, 8), settings(2, 4)) == ["batch_size: 8 -> 4"]
+
+
+def test_a_checkpoint_without_a_stream_position_resumes_where_the_old_rule_stopped(tmp_path):
+    # checkpoints written before data_chunks existed: position = step x world_size (one process here)
+    (tmp_path / "logs").mkdir()
+    run(tmp_path / "run", make_method(noise=0.0), ChunkLog(tmp_path / "logs"), cfg=config(steps=3, ckpt_every=0))
+    path = tmp_path / "run" / "checkpoints" / "last.pt"
+    state = load_checkpoint(path, expected_kind=KIND)
+    del state["data_chunks"]
+    save_checkpoint(path, state)
+    run(tmp_path / "run", make_method(noise=0.0), ChunkLog(tmp_path / "logs"), cfg=config(steps=5, ckpt_every=0))
+    assert chunks_read(tmp_path) == list(range(5))
+    assert load_run(tmp_path / "run")[1]["data_chunks"] == 5
 
 
 @pytest.mark.slow
