@@ -171,11 +171,23 @@ def train_cmd(
     force: Annotated[bool, typer.Option(help="Resume although the settings differ from the checkpoint's, or start "
                                              "over where an exported model / metrics would be overwritten.")]
     = False,
+    nproc: Annotated[int | None, typer.Option(
+        "--nproc", help="Train with N data-parallel processes on this machine (re-runs this command under torchrun; "
+                        "docs/scaling.md).")] = None,
 ) -> None:
     """Train a preset (resumes run_dir's checkpoint when there is one; Ctrl-C stops cleanly)."""
+    from jepa_world.train.launch import check_launchable, relaunch, under_torchrun
+
+    if nproc is not None:
+        check_launchable(nproc)
+        if under_torchrun():
+            raise UserError("--nproc launches torchrun itself; under torchrun, drop --nproc")
+        if nproc > 1 and not show_config:
+            raise typer.Exit(relaunch(nproc, sys.argv[1:]))
     from jepa_world.config import apply_overrides, list_fields, to_dict
     from jepa_world.presets import get_preset
     from jepa_world.train import train
+    from jepa_world.train.device import dist_info_from_env
 
     spec = get_preset(preset)
     cfg = apply_overrides(spec.config(), _split_overrides(overrides))
@@ -186,6 +198,8 @@ def train_cmd(
     run = spec.build(cfg)
     result = train(run.method, run.source, run.train, run_dir=out, kind=run.kind, model_config=run.model_config,
                    batch_size=run.batch_size, callbacks=run.callbacks, settings=to_dict(cfg), force=force)
+    if not dist_info_from_env().is_main:
+        return  # rank 0 reports
     shown = {k: round(v, 4) for k, v in result.last_metrics.items() if k.startswith(("train/loss", "train/probe"))}
     resumed = f" (resumed from step {result.resumed_from})" if result.resumed_from is not None else ""
     typer.echo(f"{result.status} at step {result.step}{resumed} in {result.wall_s / 60:.1f} min; {shown}; run: {out}")

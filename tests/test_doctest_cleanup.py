@@ -7,7 +7,8 @@ import tempfile
 import pytest
 
 MODULES = ["jepa_world.train.checkpoint", "jepa_world.train.logger", "jepa_world.train.run_lock",
-           "jepa_world.data.images.cifar10", "jepa_world.data.images.folder", "jepa_world.data.video.moving_mnist"]
+           "jepa_world.data.images.cifar10", "jepa_world.data.images.folder", "jepa_world.data.video.moving_mnist",
+           "jepa_world.data.shard_stream"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -16,6 +16,7 @@ from jepa_world.data.build import shard_seed  # noqa: E402
 from jepa_world.data.pusht_build import build_pusht_dataset  # noqa: E402
 from jepa_world.data.pusht_gen import PushTDataConfig, generate  # noqa: E402
 from jepa_world.data.pusht_stream import PushTWindows, load_pusht_dataset  # noqa: E402
+from jepa_world.data.sharding import StreamShard  # noqa: E402
 from jepa_world.envs.pusht.batch import PushTBatch, PushTConfig, PushTEpisodes  # noqa: E402
 from jepa_world.errors import DatasetError  # noqa: E402
 
@@ -67,7 +68,7 @@ def test_windows_are_contiguous_slices_and_reproducible(dataset):
         assert np.array_equal(traj.actions[r, t:t + 3], batch["actions"][b].numpy())
         assert torch.equal((batch["obs"][b] * 255).round().to(torch.uint8), torch.from_numpy(traj.obs[r, t:t + 4]))
     assert torch.equal(windows(7)["states"], batch["states"])
-    windows.set_rank(1, 2)
+    windows.set_shard(StreamShard(1, 2))
     assert not torch.equal(windows(7)["states"], batch["states"])
     with pytest.raises(ValueError, match="window length"):
         PushTWindows(traj, batch_size=2, length=10)

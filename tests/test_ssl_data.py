@@ -26,6 +26,7 @@ from jepa_world.data.images.masks import MaskConfig, MultiBlockMaskSampler, bloc
 from jepa_world.data.images.registry import ImageDataConfig, load_image_splits
 from jepa_world.data.images.shapes import SHAPE_CLASSES, generate_shapes, load_shapes_splits
 from jepa_world.data.images.source import MaskedImageSource, TwoViewSource
+from jepa_world.data.sharding import StreamShard
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -152,19 +153,19 @@ def test_two_view_source_is_deterministic_and_covers_each_epoch():
     first = src(0)
     assert first["views"].shape == (2, 5, 1, 4, 4)
     assert torch.equal(src(0)["views"], first["views"])
-    ids = torch.cat([src.stream(0), src.stream(1)])
+    ids = torch.cat([src.indices(0), src.indices(1)])
     assert sorted(ids.tolist()) == list(range(10))  # one epoch = each image once
     other = TwoViewSource(images, None, batch_size=5, augment=AugmentConfig(), mean=(0.0,), std=(1.0,), seed=1)
-    assert not torch.equal(other.stream(0), src.stream(0))
+    assert not torch.equal(other.indices(0), src.indices(0))
 
 
 def test_sources_split_ranks_disjointly():
     images = torch.zeros(12, 1, 4, 4, dtype=torch.uint8)
     a = TwoViewSource(images, None, batch_size=3, augment=AugmentConfig(), mean=(0.0,), std=(1.0,))
     b = TwoViewSource(images, None, batch_size=3, augment=AugmentConfig(), mean=(0.0,), std=(1.0,))
-    a.set_rank(0, 2)
-    b.set_rank(1, 2)
-    seen = torch.cat([a.stream(0), b.stream(0), a.stream(1), b.stream(1)])
+    a.set_shard(StreamShard(0, 2))
+    b.set_shard(StreamShard(1, 2))
+    seen = torch.cat([a.indices(0), b.indices(0), a.indices(1), b.indices(1)])
     assert sorted(seen.tolist()) == list(range(12))
 
 
@@ -174,7 +175,7 @@ def test_masked_source_batch():
                             mean=(0.5,), std=(0.5,))
     batch = src(2)
     assert batch["images"].shape == (4, 1, 16, 16) and batch["target_idx"].shape[:2] == (4, 4)
-    torch.testing.assert_close(batch["images"], normalize(images[src.stream(2)], (0.5,), (0.5,)))
+    torch.testing.assert_close(batch["images"], normalize(images[src.indices(2)], (0.5,), (0.5,)))
     assert torch.equal(src(2)["context_idx"], batch["context_idx"])
 
 

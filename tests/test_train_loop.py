@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from jepa_world.config import apply_overrides, field_docs, to_dict
+from jepa_world.data.sharding import StreamShard
 from jepa_world.train import (
     Callback,
     CheckpointError,
@@ -95,16 +96,16 @@ class Regression(nn.Module):
 
 
 class StepSeeded:
-    """Stateless source: the batch is a function of (seed, step, rank)."""
+    """Stateless source: the batch is a function of (seed, the step's chunk of the global stream)."""
 
     def __init__(self, seed: int = 0, batch: int = 16) -> None:
-        self.seed, self.batch, self.rank = seed, batch, 0
+        self.seed, self.batch, self.shard = seed, batch, StreamShard()
 
-    def set_rank(self, rank: int, world_size: int) -> None:
-        self.rank = rank
+    def set_shard(self, shard: StreamShard) -> None:
+        self.shard = shard
 
     def __call__(self, step: int):
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + 7 * step + self.rank)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + 7 * self.shard.chunk(step))
         x = torch.randn(self.batch, DIM, generator=g)
         return x, x @ W_TRUE + 0.5
 
@@ -508,7 +509,8 @@ class Union:
 
     def __call__(self, step: int):
         parts = [StepSeeded(), StepSeeded()]
-        parts[1].set_rank(1, 2)
+        parts[0].set_shard(StreamShard(0, 2))
+        parts[1].set_shard(StreamShard(1, 2))
         (x0, y0), (x1, y1) = parts[0](step), parts[1](step)
         return torch.cat([x0, x1]), torch.cat([y0, y1])
 

@@ -5,8 +5,10 @@ latents, not the images: :func:`build_feature_cache` draws ``windows`` training 
 ``1 + T * frameskip`` frames from a trajectory stream (fixed seed), encodes every ``frameskip``-th frame
 once, and keeps features (N, T+1, D) float32 with the env-step actions (N, T*frameskip, A) and agent
 positions (N, 1 + T*frameskip, 2). :class:`FeatureCache` then serves ``{"features", "actions",
-"positions"}`` batches, the stream interface of the training loop: ``cache(step)`` is a pure function
-of (seed, step, rank), so a resumed run sees the batches an uninterrupted one would have.
+"positions"}`` batches, the stream interface of the training loop: ``cache(step)`` reads the step's chunk
+(``data/sharding.py``) of shuffled epochs over the windows, a pure function of (seed, chunk), so a resumed run
+sees the batches an uninterrupted one would have, and within an epoch no window is read twice (by one rank or
+by two).
 
 On disk (:meth:`FeatureCache.save`, safetensors, read without unpickling) the cache carries a key:
 :func:`cache_key`, the sha256 of the encoder's weights and buffers, the data config, the frameskip and
@@ -46,7 +48,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from jepa_world.data.images.source import mixed_seed
+from jepa_world.data.sharding import EpochStream, StreamShard
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ def cache_key(state: Mapping[str, Tensor], *, data: Mapping[str, Any], frameskip
 
 class FeatureCache:
     """Cached windows served as batches: ``cache(step) -> {"features" (B, T+1, D), "actions" (B, T*k, A),
-    "positions" (B, 1+T*k, 2)}``, B windows drawn with replacement by a generator seeded by (seed, step, rank)."""
+    "positions" (B, 1+T*k, 2)}``, B windows of the step's chunk of shuffled epochs (``data/sharding.py``)."""
 
     def __init__(self, features: Tensor, actions: Tensor, positions: Tensor, *, batch_size: int, seed: int,
                  key: str) -> None:
@@ -92,21 +94,21 @@ class FeatureCache:
             raise ValueError(f"FeatureCache needs >= 1 window and batch_size >= 1, got {n} and {batch_size}")
         self.features, self.actions, self.positions = features, actions, positions
         self.batch_size, self.seed, self.key = batch_size, seed, key
-        self.rank, self.world_size = 0, 1
+        self.shard = StreamShard()
+        self.epochs = EpochStream(n, batch_size, seed)
         self.build_seconds = 0.0
         """Seconds the encoding took when this cache was built (0 when loaded from disk)."""
 
     def __len__(self) -> int:
         return self.features.shape[0]
 
-    def set_rank(self, rank: int, world_size: int) -> None:
-        """Give each data-parallel rank its own draws."""
-        self.rank, self.world_size = rank, world_size
+    def set_shard(self, shard: StreamShard) -> None:
+        """Read this rank's chunks of the stream (``data/sharding.py``)."""
+        self.shard = shard
 
     def indices(self, step: int) -> Tensor:
         """The windows (B,) of batch ``step``."""
-        g = torch.Generator().manual_seed(mixed_seed(self.seed, step, self.rank))
-        return torch.randint(len(self), (self.batch_size,), generator=g)
+        return self.epochs.indices(self.shard.chunk(step))
 
     def __call__(self, step: int) -> dict[str, Tensor]:
         idx = self.indices(step)
@@ -116,7 +118,7 @@ class FeatureCache:
         """Write the cache and its key to ``path`` (safetensors; atomically: a temporary file, then a rename)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # concurrent writers never share a temporary
         save_file({"features": self.features.contiguous(), "actions": self.actions.contiguous(),
                    "positions": self.positions.contiguous()}, str(tmp), metadata={"key": self.key, "format": FORMAT})
         os.replace(tmp, path)
@@ -176,9 +178,10 @@ def build_feature_cache(windows_fn: Callable[[int], Mapping[str, Tensor]], encod
 
 
 def load_or_build(path: Path | str | None, build: Callable[[], FeatureCache], *, key: str, batch_size: int,
-                  seed: int) -> tuple[FeatureCache, str]:
+                  seed: int, write: bool = True) -> tuple[FeatureCache, str]:
     """(cache, status): the cache at ``path`` when its key is ``key`` ("loaded"), else ``build()`` saved there
-    ("built", or "rebuilt: <why>" when a stale or unreadable cache was replaced). ``path=None``: memory only."""
+    ("built", or "rebuilt: <why>" when a stale or unreadable cache was replaced). ``path=None``: memory only.
+    ``write=False`` (the DDP ranks other than 0) builds without saving: one process writes a run's files."""
     if path is None:
         return build(), "built"
     path = Path(path)
@@ -190,5 +193,6 @@ def load_or_build(path: Path | str | None, build: Callable[[], FeatureCache], *,
             status = f"rebuilt: {e}"
             log.warning("%s; rebuilding it", e)
     cache = build()
-    cache.save(path)
+    if write:
+        cache.save(path)
     return cache, status

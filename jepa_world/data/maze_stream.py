@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from jepa_world.data.maze_gen import MazeDataConfig, generate
+from jepa_world.data.sharding import StreamShard
 from jepa_world.envs.maze_render import render_trajectories
 
 
@@ -24,7 +25,8 @@ class MazeStream:
     """Fresh maze trajectories for every step: ``stream(step)`` is the same batch for the same (seed, step).
 
     Batch: dict(obs (B, T+1, 2, 65, 65) float32, actions (B, T, 2), positions (B, T+1, 2), doors (B, E)).
-    Being a pure function of the step, it resumes exactly after an interruption.
+    Being a pure function of the step's chunk (``data/sharding.py``), it resumes exactly after an interruption,
+    also with another number of processes.
     """
 
     def __init__(self, batch_size: int, config: MazeDataConfig | None = None, seed: int = 0):
@@ -34,14 +36,15 @@ class MazeStream:
         self.config = config or MazeDataConfig()
         self.config.validate()
         self.seed = seed
-        self.rank, self.world_size = 0, 1
+        self.shard = StreamShard()
 
-    def set_rank(self, rank: int, world_size: int) -> None:
-        """Give each data-parallel rank its own slice of the stream."""
-        self.rank, self.world_size = rank, world_size
+    def set_shard(self, shard: StreamShard) -> None:
+        """Read this rank's chunks of the stream (``data/sharding.py``): its generators are seeded by chunk."""
+        self.shard = shard
 
     def __call__(self, step: int) -> dict[str, Tensor]:
-        g = torch.Generator().manual_seed(hash((self.seed, step, self.rank)) & (2**62 - 1))
+        chunk = self.shard.chunk(step)  # = step for one process; the 0 keeps the seeds of earlier runs
+        g = torch.Generator().manual_seed(hash((self.seed, chunk, 0)) & (2**62 - 1))
         traj = generate(self.batch_size, self.config, generator=g)
         obs = render_trajectories(traj.positions, traj.doors)
         return {"obs": obs, "actions": traj.actions, "positions": traj.positions, "doors": traj.doors}

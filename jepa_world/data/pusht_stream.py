@@ -2,8 +2,9 @@
 
 :func:`load_pusht_dataset` reads every shard of a ``data generate --env pusht`` directory (uint8 frames
 stay uint8: 12 KB per 64 x 64 frame, so 200k frames take 2.5 GB). :class:`PushTWindows` is the
-training batch source: ``windows(step)`` is a pure function of (seed, step, rank), so a resumed run sees
-the same batches, and each data-parallel rank draws its own.
+training batch source: ``windows(step)`` reads the step's chunk (``data/sharding.py``) of shuffled epochs over
+all windows, a pure function of (seed, chunk), so a resumed run sees the same batches (also with another
+number of processes), and within an epoch no window is read twice, by one rank or by two.
 
 Batch: dict(obs (B, T+1, 3, S, S) float32 in [0, 1], actions (B, T, 2), positions (B, T+1, 2) agent
 x, y in px, states (B, T+1, 5)); positions and states feed probes only.
@@ -21,6 +22,7 @@ import torch
 from torch import Tensor
 
 from jepa_world.data.pusht_gen import PushTTrajectories
+from jepa_world.data.sharding import EpochStream, StreamShard
 from jepa_world.data.shards import read_meta
 from jepa_world.errors import DatasetError
 
@@ -96,17 +98,22 @@ class PushTWindows:
         if not 2 <= length <= have:
             raise ValueError(f"window length must be in [2, {have}] (the trajectories' frames), got {length}")
         self.batch_size, self.length, self.seed = batch_size, length, seed
-        self.rank, self.world_size = 0, 1
+        self.per_traj = have - length + 1
+        self.epochs = EpochStream(self.data.states.shape[0] * self.per_traj, batch_size, seed)
+        self.shard = StreamShard()
 
-    def set_rank(self, rank: int, world_size: int) -> None:
-        """Give each data-parallel rank its own draws."""
-        self.rank, self.world_size = rank, world_size
+    def set_shard(self, shard: StreamShard) -> None:
+        """Read this rank's chunks of the stream (``data/sharding.py``)."""
+        self.shard = shard
+
+    def indices(self, step: int) -> Tensor:
+        """The windows (B,) of step ``step``: window ``i`` starts at frame ``i % per_traj`` of trajectory
+        ``i // per_traj``."""
+        return self.epochs.indices(self.shard.chunk(step))
 
     def __call__(self, step: int) -> dict[str, Tensor]:
-        g = torch.Generator().manual_seed(hash((self.seed, step, self.rank)) & (2**62 - 1))
-        n, have = self.data.states.shape[:2]
-        rows = torch.randint(0, n, (self.batch_size,), generator=g).numpy()
-        t0 = torch.randint(0, have - self.length + 1, (self.batch_size,), generator=g).numpy()
+        idx = self.indices(step)
+        rows, t0 = (idx // self.per_traj).numpy(), (idx % self.per_traj).numpy()
         frames = t0[:, None] + np.arange(self.length)  # (B, L)
         obs = torch.from_numpy(self.data.obs[rows[:, None], frames]).float() / 255.0  # (B, L, 3, S, S)
         states = torch.from_numpy(self.data.states[rows[:, None], frames])  # (B, L, 5)

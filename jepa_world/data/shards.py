@@ -174,15 +174,18 @@ def load_trajectories(directory: Path) -> tuple[Trajectories, dict[str, Any]]:
     directory = Path(directory)
     meta = read_meta(directory)
     parts = [load_shard(directory / s["file"], expect_num=s["num"]) for s in meta["shards"]]
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in _KEYS}
-    traj = Trajectories(
-        positions=torch.from_numpy(cat["positions"]),
-        actions=torch.from_numpy(cat["actions"]),
-        wall_x=torch.from_numpy(cat["wall_x"].astype(np.int64)),
-        door_y=torch.from_numpy(cat["door_y"].astype(np.int64)),
-        steered=torch.from_numpy(cat["steered"]),
+    return shard_trajectories({k: np.concatenate([p[k] for p in parts]) for k in _KEYS}), meta
+
+
+def shard_trajectories(arrays: dict[str, np.ndarray]) -> Trajectories:
+    """The arrays of :func:`load_shard` (or several concatenated) as Trajectories (layouts as int64)."""
+    return Trajectories(
+        positions=torch.from_numpy(arrays["positions"]),
+        actions=torch.from_numpy(arrays["actions"]),
+        wall_x=torch.from_numpy(arrays["wall_x"].astype(np.int64)),
+        door_y=torch.from_numpy(arrays["door_y"].astype(np.int64)),
+        steered=torch.from_numpy(arrays["steered"]),
     )
-    return traj, meta
 
 
 def iter_shard_obs(directory: Path) -> Iterator[np.ndarray]:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepa_world.data.images.dataset import to_float
-from jepa_world.data.images.source import mixed_seed
+from jepa_world.data.seeds import mixed_seed
 from jepa_world.data.video.moving_digits import MovingDigits
 from jepa_world.nn.pixel_decoder import PixelDecoder, PixelDecoderConfig
 

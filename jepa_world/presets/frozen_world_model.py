@@ -55,6 +55,7 @@ from jepa_world.presets.ssl import ssl_encoder_config
 from jepa_world.presets.ssl_backbone import RECIPE, load_ssl_backbone, spatial_backbone_config
 from jepa_world.presets.world_model import KIND, SpatialRunConfig, make_stream, measure_input_stats, trained_env
 from jepa_world.train.config import TrainConfig
+from jepa_world.train.device import dist_info_from_env
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,8 @@ def frozen_feature_cache(cfg: FrozenRunConfig, method: SpatialWorldModel, run_di
             return build_feature_cache(windows, method.encode, windows=c.windows, frameskip=cfg.model.frameskip,
                                        batch_size=cfg.batch_size, seed=cfg.data_seed, key=key)
 
-    cache, status = load_or_build(path, build, key=key, batch_size=cfg.batch_size, seed=cfg.data_seed)
+    cache, status = load_or_build(path, build, key=key, batch_size=cfg.batch_size, seed=cfg.data_seed,
+                                  write=dist_info_from_env().is_main)  # under torchrun, rank 0 writes the file
     where = path if path is not None else "memory"
     line = (f"feature cache ({where}): {len(cache)} windows x {tuple(cache.features.shape[1:])} features, {status}; "
             f"{cache.build_seconds:.1f} s of encoding")

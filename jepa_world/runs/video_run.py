@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from jepa_world.config import from_dict, to_dict
-from jepa_world.data.images.source import mixed_seed
+from jepa_world.data.seeds import mixed_seed
 from jepa_world.data.video.moving_digits import MovingDigits, VideoClips
 from jepa_world.data.video.source import VideoDataConfig
 from jepa_world.eval.location_probe import decode_locations

@@ -65,6 +65,13 @@ def _cuda_device(name: str, local_rank: int) -> torch.device:
     return torch.device(f"cuda:{index}")
 
 
+def bf16_supported(device: torch.device) -> bool:
+    """Whether bf16 autocast pays on ``device``: CUDA GPUs with bf16 units (Ampere and later), never the CPU."""
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return False
+    return torch.cuda.is_bf16_supported(including_emulation=False)
+
+
 def to_device(batch: Any, device: torch.device) -> Any:
     """Move every tensor in a nested batch to ``device``.
 

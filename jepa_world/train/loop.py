@@ -20,9 +20,11 @@ run_dir layout (rank 0 writes it):
     model.safetensors    the method's weights, written when training stops
     model.json           {"kind", "model", "train", "step", "status", "format_version", "weights"}
 
-Checkpoint keys: ``kind, format_version, sha256, step, model, optimizer, scheduler, rng, data, config,
-run, metrics, world_size, time``. ``step`` counts the optimizer steps taken; ``rng`` is rank 0's RNG state;
-``data`` the batch source's ``state_dict()`` (or None).
+Checkpoint keys: ``kind, format_version, sha256, step, model, optimizer, scheduler, rng, data, data_chunks,
+config, run, metrics, world_size, time``. ``step`` counts the optimizer steps taken; ``rng`` is rank 0's RNG
+state; ``data`` the batch source's ``state_dict()`` (or None); ``data_chunks`` the global stream position
+(per-process batches read by all ranks so far, ``data/sharding.py``), which a resume hands to the source's
+``set_shard``, so a run resumed with another number of processes continues the stream without repeats.
 
 Resume: when ``checkpoints/last.pt`` exists and ``TrainConfig.resume`` is true, the model, optimizer,
 schedule, RNG streams, data-source state and step are restored, so an interrupted and resumed run
@@ -66,6 +68,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
 
 from jepa_world.config import ConfigError, dict_problems, to_dict
+from jepa_world.data.sharding import StreamShard
 from jepa_world.errors import NonFiniteLossError
 from jepa_world.eval.collapse import collapse_report
 from jepa_world.objectives.sync_batch_norm import convert_batch_norms
@@ -83,6 +86,7 @@ from jepa_world.train.config import TrainConfig
 from jepa_world.train.device import (
     DistInfo,
     any_rank,
+    bf16_supported,
     capture_rng_state,
     dist_info_from_env,
     init_distributed,
@@ -326,8 +330,6 @@ class _Session:
         seed_everything(_rank_seed(config.seed, dist, step=0))
         method.to(device)
         method.train()
-        if isinstance(data, RankAware):
-            data.set_rank(dist.rank, dist.world_size)
         self.optimizer = torch.optim.AdamW(
             _param_groups(method, config.lr),
             lr=config.lr,
@@ -342,6 +344,12 @@ class _Session:
         state = self._resume_state()
         if state is not None:
             self._restore_training_state(state)
+        self.shard = self._stream_shard(state)
+        if isinstance(data, RankAware):
+            data.set_shard(self.shard)
+        elif dist.enabled and dist.is_main:
+            log.warning("%s has no set_shard(): every rank reads the same batches (see data/sharding.py)",
+                        type(data).__name__)
         self.stepper = _wrap(method, config, dist, device)
         if state is not None:
             self._restore_rng(state)
@@ -430,6 +438,19 @@ class _Session:
             self.data.load_state_dict(data_state)
         elif data_state is not None:
             log.warning("checkpoint holds a batch-source state; %s cannot load it", type(self.data).__name__)
+
+    def _stream_shard(self, state: dict[str, Any] | None) -> StreamShard:
+        """This rank's share of the data stream, starting where the checkpoint left it (any world size)."""
+        if state is None:
+            return StreamShard(self.dist.rank, self.dist.world_size)
+        saved_world = int(state.get("world_size") or 1)
+        chunks = state.get("data_chunks")
+        chunks = self.step * saved_world if chunks is None else int(chunks)  # older checkpoints: one rule
+        if saved_world != self.dist.world_size and self.dist.is_main:
+            log.warning("resuming a %d-process run with %d processes: the data stream continues at chunk %d; the "
+                        "global batch is %d x the per-process batch now (the learning rate is not rescaled)",
+                        saved_world, self.dist.world_size, chunks, self.dist.world_size)
+        return StreamShard(self.dist.rank, self.dist.world_size, start_step=self.step, start_chunk=chunks)
 
     def _restore_rng(self, state: dict[str, Any]) -> None:
         """Rank 0 continues its saved streams; other ranks get a seed derived from (seed, rank, step)."""
@@ -589,6 +610,7 @@ class _Session:
             "scheduler": self.scheduler.state_dict(),
             "rng": capture_rng_state(),
             "data": self.data.state_dict() if isinstance(self.data, StatefulSource) else None,
+            "data_chunks": self.shard.chunks_before(self.step),
             "config": self.run_config,
             "run": self.settings,
             "metrics": dict(self.last_metrics),
@@ -695,12 +717,13 @@ def _param_groups(method: nn.Module, lr: float) -> list[dict[str, Any]]:
 def _use_bf16(config: TrainConfig, device: torch.device, dist: DistInfo) -> bool:
     if config.precision != "bf16":
         return False
-    if device.type == "cuda":
+    if device.type == "cuda" and bf16_supported(device):
         return True
     if dist.is_main:
         log.warning(
-            "precision='bf16' ignored on %s (~10x slower on CPUs without bf16 units); training in fp32",
-            device.type,
+            "precision='bf16' ignored on %s (~10x slower on CPUs without bf16 units, unsupported on GPUs older "
+            "than Ampere); training in fp32",
+            torch.cuda.get_device_name(device) if device.type == "cuda" else device.type,
         )
     return False
 

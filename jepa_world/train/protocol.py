@@ -28,6 +28,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from torch import Tensor, nn
 
+from jepa_world.data.sharding import StreamShard
+
 
 @runtime_checkable
 class Method(Protocol):
@@ -113,10 +115,15 @@ class StatefulSource(Protocol):
 
 @runtime_checkable
 class RankAware(Protocol):
-    """A batch source that serves a different shard on each DDP rank."""
+    """A batch source that serves a different shard on each DDP rank (the rule of ``data/sharding.py``).
 
-    def set_rank(self, rank: int, world_size: int) -> None:
-        """Called once before training (also with ``(0, 1)`` for a single process)."""
+    The shard says which chunk of the global stream the rank reads at each step; its start is the
+    global stream position of the resumed checkpoint, so the stream continues without repeats when the
+    number of processes changes between sessions.
+    """
+
+    def set_shard(self, shard: StreamShard) -> None:
+        """Called once before training (also with ``StreamShard()`` for a fresh single process)."""
         ...
 
 

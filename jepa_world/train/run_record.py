@@ -4,7 +4,10 @@ A session's *settings* are what decides the training trajectory besides the mode
 config of the run (a preset's whole config: data distribution, data seed, batch size, ...; handed to
 ``train(settings=...)``), the trainer's batch size and number of processes, and the TrainConfig
 fields that shape optimisation. Budgets and bookkeeping (:data:`RESUMABLE_TRAIN_FIELDS`) may change
-on resume: ``train.steps=...`` extends a run, ``train.log_every`` only changes what is written.
+on resume: ``train.steps=...`` extends a run, ``train.log_every`` only changes what is written. The
+number of processes may change too (it is recorded, not compared): the data stream's position is a
+count of samples (``data/sharding.py``), so the stream continues without repeats; the global batch is
+the per-process batch times the number of processes, so it changes with it.
 
 Every checkpoint stores its session's settings under ``run``; resuming compares them with the new
 session's and lists the differences (:func:`settings_differences`), which the loop refuses unless
@@ -63,7 +66,6 @@ def settings_differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -
 
 def _comparable(record: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
     out = {f"train.{k}": v for k, v in (record.get("train") or {}).items() if k not in RESUMABLE_TRAIN_FIELDS}
-    out["processes"] = record.get("world_size")
     settings, other_settings = record.get("settings"), other.get("settings")
     if settings is not None and other_settings is not None:
         out.update(_flatten({k: v for k, v in settings.items() if k != "train"}))

@@ -1,12 +1,13 @@
 """Deterministic batch sources over an in-memory image dataset: ``source(step) -> batch``.
 
-The images of step ``s`` are positions ``[s * B, (s + 1) * B)`` of an endless stream made of
-shuffled epochs (epoch ``e`` is a permutation seeded by ``(seed, e)``); augmentations and masks use
-a generator seeded by ``(seed, s)``. Nothing depends on earlier calls, so a resumed run sees exactly
-the batches of an uninterrupted one, and ``source(s)`` can be called in any order.
+The images of step ``s`` are chunk ``c = shard.chunk(s)`` of :class:`~jepa_world.data.sharding.EpochStream`
+(positions ``[c B, (c + 1) B)`` of an endless stream of shuffled epochs; epoch ``e`` is a permutation
+seeded by ``(seed, e)``); augmentations and masks use a generator seeded by ``(seed, c)``. With one
+process ``c = s``. Nothing depends on earlier calls, so a resumed run sees exactly the batches of an
+uninterrupted one, and ``source(s)`` can be called in any order.
 
-Under DDP (:meth:`set_rank`), rank ``r`` of ``W`` takes stream positions of global step
-``s * W + r``: the ranks see disjoint images.
+Under DDP (:meth:`set_shard`, the rule of ``data/sharding.py``) the ranks read disjoint chunks: within
+an epoch no image is read by two ranks, and the position survives a change of the number of processes.
 
 * :class:`TwoViewSource`: ``{"views": (V, B, C, H, W), "labels": (B,)}``, V augmented views.
 * :class:`MaskedImageSource`: ``{"images": (B, C, H, W), "context_idx": (B, Nc),
@@ -35,48 +36,8 @@ from torch import Tensor
 from jepa_world.data.images.augment import AugmentConfig, augment
 from jepa_world.data.images.dataset import normalize, to_float
 from jepa_world.data.images.masks import MultiBlockMaskSampler
-
-_MIX = 0x9E3779B97F4A7C15  # 64-bit golden-ratio constant: spreads (seed, step) pairs over seeds
-
-
-def mixed_seed(*parts: int) -> int:
-    """A 63-bit seed from integers (distinct tuples give unrelated generators)."""
-    h = 0
-    for p in parts:
-        h = ((h ^ (int(p) & 0xFFFFFFFFFFFFFFFF)) * _MIX + 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF
-        h ^= h >> 29
-    return h & 0x7FFFFFFFFFFFFFFF
-
-
-class _IndexStream:
-    """Sample indices of step ``s``: positions ``[s B, (s + 1) B)`` of concatenated seeded permutations."""
-
-    def __init__(self, n: int, batch_size: int, seed: int) -> None:
-        if n < 1 or batch_size < 1:
-            raise ValueError(f"a batch source needs >= 1 image and batch_size >= 1, got {n} and {batch_size}")
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.rank, self.world_size = 0, 1
-        self._cache: dict[int, Tensor] = {}
-
-    def _perm(self, epoch: int) -> Tensor:
-        if epoch not in self._cache:
-            if len(self._cache) > 4:
-                self._cache.clear()
-            g = torch.Generator().manual_seed(mixed_seed(self.seed, epoch, 0xE90C))
-            self._cache[epoch] = torch.randperm(self.n, generator=g)
-        return self._cache[epoch]
-
-    def __call__(self, step: int) -> Tensor:
-        if step < 0:
-            raise ValueError(f"step must be >= 0, got {step}")
-        start = (step * self.world_size + self.rank) * self.batch_size
-        pos = torch.arange(start, start + self.batch_size)
-        epochs, offsets = pos // self.n, pos % self.n
-        out = torch.empty(self.batch_size, dtype=torch.long)
-        for e in epochs.unique().tolist():
-            sel = epochs == e
-            out[sel] = self._perm(e)[offsets[sel]]
-        return out
+from jepa_world.data.seeds import mixed_seed
+from jepa_world.data.sharding import EpochStream, StreamShard
 
 
 class _ImageSource:
@@ -89,18 +50,21 @@ class _ImageSource:
         self.images, self.labels = images, labels
         self.mean, self.std = tuple(mean), tuple(std)
         self.batch_size, self.seed = batch_size, seed
-        self.stream = _IndexStream(images.shape[0], batch_size, seed)
+        self.epochs = EpochStream(images.shape[0], batch_size, seed)
+        self.shard = StreamShard()
 
-    def set_rank(self, rank: int, world_size: int) -> None:
-        """Serve rank ``rank``'s share of every global step (see the module docstring)."""
-        if not 0 <= rank < world_size:
-            raise ValueError(f"set_rank: need 0 <= rank < world_size, got {rank}, {world_size}")
-        self.stream.rank, self.stream.world_size = rank, world_size
+    def set_shard(self, shard: StreamShard) -> None:
+        """Serve this rank's chunks of the global stream (see the module docstring)."""
+        self.shard = shard
+
+    def indices(self, step: int) -> Tensor:
+        """The image indices (B,) of step ``step``."""
+        if step < 0:
+            raise ValueError(f"step must be >= 0, got {step}")
+        return self.epochs.indices(self.shard.chunk(step))
 
     def _generator(self, step: int) -> torch.Generator:
-        return torch.Generator().manual_seed(
-            mixed_seed(self.seed, step * self.stream.world_size + self.stream.rank, 0xA06)
-        )
+        return torch.Generator().manual_seed(mixed_seed(self.seed, self.shard.chunk(step), 0xA06))
 
     def _labels(self, idx: Tensor) -> Tensor:
         return self.labels[idx] if self.labels is not None else torch.full((idx.numel(),), -1, dtype=torch.long)
@@ -118,7 +82,7 @@ class TwoViewSource(_ImageSource):
         self.augment_config, self.views = augment, views
 
     def __call__(self, step: int) -> dict[str, Any]:
-        idx = self.stream(step)
+        idx = self.indices(step)
         g = self._generator(step)
         x = to_float(self.images[idx])  # (B, C, H, W) in [0, 1]
         views = torch.stack([normalize(augment(x, self.augment_config, generator=g), self.mean, self.std)
@@ -138,7 +102,7 @@ class MaskedImageSource(_ImageSource):
         self.masks, self.augment_config = masks, augment
 
     def __call__(self, step: int) -> dict[str, Any]:
-        idx = self.stream(step)
+        idx = self.indices(step)
         g = self._generator(step)
         x = to_float(self.images[idx])
         if self.augment_config is not None:

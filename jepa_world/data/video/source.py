@@ -1,12 +1,15 @@
 """Video training data: the config a preset exposes and the deterministic batch source ``source(step)``.
 
-The batch of step ``s`` depends only on ``(seed, s, rank)``, so a resumed run sees the batches an
-uninterrupted one would have seen and DDP ranks see different clips.
+The batch of step ``s`` depends only on ``(seed, c)``, ``c`` the step's chunk of ``data/sharding.py`` (``c = s``
+for one process), so a resumed run sees the batches an uninterrupted one would have seen (also with another
+number of processes) and DDP ranks see different clips.
 
 * ``moving_digits`` (default): fresh clips from :class:`~jepa_world.data.video.moving_digits.MovingDigits`
   every step (train-split digits); batch ``{"frames": (B, T, 1, H, W) uint8, "positions": (B, T, K, 2)}``.
 * ``moving_mnist``: random windows of ``num_frames`` frames from the sequences of a Moving-MNIST
   ``.npy`` file (:func:`~jepa_world.data.video.moving_mnist.load_moving_mnist`); batch ``{"frames"}`` only.
+  The sequences are read in shuffled epochs (:class:`~jepa_world.data.sharding.EpochStream`): within an
+  epoch no sequence is read twice, by one rank or by two.
 
 Examples:
     >>> src = VideoSource(VideoDataConfig(num_frames=5), batch_size=2, seed=0)
@@ -23,7 +26,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from jepa_world.data.images.source import mixed_seed
+from jepa_world.data.seeds import mixed_seed
+from jepa_world.data.sharding import EpochStream, StreamShard
 from jepa_world.data.video.moving_digits import MovingDigits, MovingDigitsConfig
 from jepa_world.data.video.moving_mnist import VideoArray, load_moving_mnist
 
@@ -67,27 +71,30 @@ class VideoSource:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.config, self.batch_size, self.seed = config, batch_size, seed
-        self.rank, self.world_size = 0, 1
+        self.shard = StreamShard()
         self.digits: MovingDigits | None = None
         self.video: VideoArray | None = None
+        self.epochs: EpochStream | None = None
         if config.name == "moving_digits":
             self.digits = MovingDigits(config.digits, split="train")
         else:
             self.video = _checked_video(config)
+            self.epochs = EpochStream(self.video.num_sequences, batch_size, seed)
 
-    def set_rank(self, rank: int, world_size: int) -> None:
-        """Give each data-parallel rank its own clips."""
-        self.rank, self.world_size = rank, world_size
+    def set_shard(self, shard: StreamShard) -> None:
+        """Read this rank's chunks of the stream (``data/sharding.py``)."""
+        self.shard = shard
 
     def __call__(self, step: int) -> dict[str, Tensor]:
-        g = torch.Generator().manual_seed(mixed_seed(self.seed, step, self.rank))
+        chunk = self.shard.chunk(step)
+        g = torch.Generator().manual_seed(mixed_seed(self.seed, chunk, 0))
         t = self.config.num_frames
         if self.digits is not None:
             clips = self.digits.sample(self.batch_size, num_frames=t, generator=g)
             return {"frames": clips.frames, "positions": clips.positions}
-        video = self.video
-        assert video is not None
-        index = torch.randint(0, video.num_sequences, (self.batch_size,), generator=g)
+        video, epochs = self.video, self.epochs
+        assert video is not None and epochs is not None
+        index = epochs.indices(chunk)
         start = int(torch.randint(0, video.num_frames - t + 1, (), generator=g))
         return {"frames": video.clips(index, start=start, length=t)}
 
