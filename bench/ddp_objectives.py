@@ -38,8 +38,9 @@ class FixedShard:
         self.views = torch.randn(2, batch, 1, 32, 32, generator=torch.Generator().manual_seed(0))
         self.rank, self.world = 0, 1
 
-    def set_rank(self, rank: int, world_size: int) -> None:
-        self.rank, self.world = rank, world_size
+    def set_shard(self, shard) -> None:
+        """data/sharding.py's StreamShard: only its rank and world size matter for a fixed batch."""
+        self.rank, self.world = shard.rank, shard.world_size
 
     def __call__(self, step: int) -> dict[str, torch.Tensor]:
         return {"views": self.views.chunk(self.world, dim=1)[self.rank]}

@@ -73,8 +73,8 @@ class Halves:
     def __init__(self, batch: dict[str, Tensor], axis: int) -> None:
         self.batch, self.axis, self.rank, self.world = batch, axis, 0, 1
 
-    def set_rank(self, rank: int, world_size: int) -> None:
-        self.rank, self.world = rank, world_size
+    def set_shard(self, shard) -> None:
+        self.rank, self.world = shard.rank, shard.world_size
 
     def __call__(self, step: int) -> dict[str, Tensor]:
         return {k: v.chunk(self.world, dim=self.axis)[self.rank] for k, v in self.batch.items()}
