@@ -1,0 +1,37 @@
+"""The optional extra: import gymnasium-robotics and mujoco on first use, or say which pip command installs them.
+
+MuJoCo picks its OpenGL backend when it first renders; headless machines need EGL (or OSMesa), so
+``MUJOCO_GL`` defaults to ``egl`` here unless the user set it (it only takes effect if mujoco was not imported
+before: a program that imports mujoco itself sets ``MUJOCO_GL`` first).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any
+
+from jepa_world.errors import UserError
+
+EXTRA = "pointmaze"
+INSTALL = f'pip install "jepa-world[{EXTRA}]"'
+
+
+def require() -> tuple[ModuleType, ModuleType]:
+    """(gymnasium_robotics, mujoco), imported; UserError naming the pip command when either is missing."""
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    try:
+        import gymnasium_robotics
+        import mujoco
+    except ImportError as e:
+        raise UserError(f"PointMaze needs gymnasium-robotics and mujoco ({e.name} is missing): {INSTALL}") from e
+    return gymnasium_robotics, mujoco
+
+
+def make_package_env(gym_id: str) -> Any:
+    """The package's own ``PointMazeEnv`` (unwrapped: no time limit, the goal never moves, no termination)."""
+    import gymnasium as gym
+
+    gymnasium_robotics, _ = require()
+    gym.register_envs(gymnasium_robotics)
+    return gym.make(gym_id, continuing_task=True, reset_target=False).unwrapped
