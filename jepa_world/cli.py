@@ -63,24 +63,46 @@ def _env_name(name: str, canonical: tuple[str, ...]) -> str:
 @friendly
 def data_generate(
     out: Annotated[Path, typer.Option("--out", help="Output directory (created; must not exist or be empty).")],
-    env: Annotated[str, typer.Option(help="Environment: two-rooms (or two_rooms).")] = "two-rooms",
+    env: Annotated[str, typer.Option(help="Environment: two-rooms (or two_rooms), or pointmaze (extra "
+                                          "jepa-world[pointmaze]).")] = "two-rooms",
     num: Annotated[int, typer.Option(help="Number of trajectories.")] = 100_000,
-    length: Annotated[int, typer.Option(help="Frames per trajectory (T+1).")] = 17,
+    length: Annotated[int | None, typer.Option(help="Frames per trajectory (T+1); default 17, pointmaze 101.")]
+    = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 0,
     fixed_wall: Annotated[bool, typer.Option(help="Fixed layout instead of random.")] = False,
-    shard_size: Annotated[int, typer.Option(help="Trajectories per shard file.")] = 10_000,
+    shard_size: Annotated[int | None, typer.Option(help="Trajectories per shard file; default 10000, pointmaze "
+                                                        "100.")] = None,
     store_obs: Annotated[bool, typer.Option(help="Also store uint8 observations (else rendered on load).")]
     = False,
+    maze: Annotated[str, typer.Option(help="pointmaze only: umaze or medium.")] = "umaze",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing non-empty --out.")] = False,
 ) -> None:
     """Generate an offline dataset of random-walk trajectories."""
     from jepa_world.data.build import ENVS, build_dataset
     from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 
+    if _env_name(env, (*ENVS, "pointmaze")) == "pointmaze":
+        path = _generate_pointmaze(out, num=num, length=length or 101, seed=seed, shard_size=shard_size or 100,
+                                   maze=maze, overwrite=overwrite, two_rooms_only=fixed_wall or store_obs)
+        typer.echo(f"wrote {num} trajectories of {length or 101} frames to {path}")
+        return
+    length = length or 17
     cfg = TwoRoomsDataConfig(length=length, fixed_wall=fixed_wall)
-    path = build_dataset(out, num=num, config=cfg, seed=seed, shard_size=shard_size, store_obs=store_obs,
+    path = build_dataset(out, num=num, config=cfg, seed=seed, shard_size=shard_size or 10_000, store_obs=store_obs,
                          overwrite=overwrite, env=_env_name(env, ENVS), progress=sys.stderr.isatty())
     typer.echo(f"wrote {num} trajectories of {length} frames to {path}")
+
+
+def _generate_pointmaze(out: Path, *, num: int, length: int, seed: int, shard_size: int, maze: str, overwrite: bool,
+                        two_rooms_only: bool) -> Path:
+    """``data generate --env pointmaze``: image shards of exploration trajectories (frames always stored)."""
+    from jepa_world.data.pointmaze_gen import PointMazeDataConfig
+    from jepa_world.data.pointmaze_shards import build_pointmaze_dataset
+
+    if two_rooms_only:
+        raise UserError("--fixed-wall and --store-obs are Two Rooms options (pointmaze always stores its frames)")
+    return build_pointmaze_dataset(out, num=num, config=PointMazeDataConfig(maze=maze, length=length), seed=seed,
+                                   shard_size=shard_size, overwrite=overwrite, progress=sys.stderr.isatty())
 
 
 @data_app.command("show")
@@ -95,18 +117,50 @@ def data_show(
     import torch
 
     from jepa_world.data.preview import subset, trajectory_gif, trajectory_grid_png
-    from jepa_world.data.shards import load_trajectories
+    from jepa_world.data.shards import load_trajectories, read_meta
     from jepa_world.data.stats import dataset_stats
 
     if count < 1:
         raise UserError(f"--count must be >= 1, got {count}")
     out = check_output_dir(out or Path(directory) / "preview", "--out")
+    if read_meta(directory).get("env") == "pointmaze":
+        _show_pointmaze(directory, out, count=count, seed=seed)
+        return
     traj, meta = load_trajectories(directory)
     rows = torch.randperm(len(traj), generator=torch.Generator().manual_seed(seed))[:count]
     png = trajectory_grid_png(subset(traj, rows), out / "trajectories.png", count=count)
     gif = trajectory_gif(subset(traj, rows), out / "trajectories.gif", count=count)
     typer.echo(json.dumps({"env": meta["env"], **dataset_stats(traj)}, indent=2))
     typer.echo(f"wrote {png} and {gif}")
+
+
+def _show_pointmaze(directory: Path, out: Path, *, count: int, seed: int) -> None:
+    """``data show`` of a PointMaze dataset: frames over time (PNG), a GIF, statistics."""
+    import numpy as np
+
+    from jepa_world.data.pointmaze_preview import pointmaze_gif, pointmaze_grid_png, pointmaze_stats
+    from jepa_world.data.pointmaze_shards import load_pointmaze_shards
+    from jepa_world.envs.pointmaze.layout import maze_map
+
+    shards, meta = load_pointmaze_shards(directory)
+    pick = {k: np.concatenate([s[k] for s in shards]) for k in ("states", "actions")}
+    n = len(pick["states"])
+    rows = np.random.default_rng(seed).permutation(n)[:count]
+    obs = np.stack([_row(shards, int(r), "obs") for r in rows])
+    png = pointmaze_grid_png(obs, out / "trajectories.png")
+    gif = pointmaze_gif(obs, out / "trajectories.gif")
+    stats = pointmaze_stats(pick["states"], pick["actions"], maze_map(meta["config"]["maze"]))
+    typer.echo(json.dumps({"env": meta["env"], "maze": meta["config"]["maze"], **stats}, indent=2))
+    typer.echo(f"wrote {png} and {gif}")
+
+
+def _row(shards: list, row: int, key: str):
+    """Trajectory ``row`` of the concatenated shards' array ``key``."""
+    for s in shards:
+        if row < len(s[key]):
+            return s[key][row]
+        row -= len(s[key])
+    raise IndexError(row)
 
 
 # --- training, evaluation, planning --------------------------------------------------------------
