@@ -171,7 +171,8 @@ def _split_overrides(items: list[str] | None) -> list[str]:
     bad = [x for x in items if "=" not in x]
     if bad:
         raise ValueError(f"overrides must look like key=value, got {bad}")
-    return [f"env={_env_name(x[4:], ('two_rooms', 'maze'))}" if x.startswith("env=") else x for x in items]
+    return [f"env={_env_name(x[4:], ('two_rooms', 'maze', 'pointmaze'))}" if x.startswith("env=") else x
+            for x in items]
 
 
 def _echo_fields(rows: list[tuple[str, object, str]]) -> None:
@@ -258,6 +259,8 @@ def _planned_model(run: Path, oracle: bool, planner: str, episodes: int, seed: i
 
 def _oracle(cfg):
     """The ground-truth model of cfg's environment and its probe."""
+    if cfg.env == "pointmaze":
+        raise UserError("there is no oracle model of PointMaze (its dynamics are MuJoCo's); plan with a trained run")
     if cfg.env == "maze":
         from jepa_world.methods.maze_oracle import MazeOracle
 

@@ -134,3 +134,23 @@ def test_bad_inputs_give_one_line_errors(dataset, tmp_path):
         load_pointmaze_shards(bad)
     r = runner.invoke(app, ["data", "show", str(bad)])
     assert r.exit_code == 2 and "shard-00001" in r.output
+
+
+def test_stack_frames_puts_the_last_k_frames_on_channels_oldest_first():
+    from jepa_world.data.pointmaze_gen import stack_frames
+
+    frames = torch.arange(5.0).view(1, 5, 1, 1, 1).expand(2, 5, 3, 2, 2)  # frame t is filled with t
+    stacked = stack_frames(frames, 3)  # (2, 5, 9, 2, 2)
+    expected = [[max(t - 2 + j, 0) for j in range(3)] for t in range(5)]
+    assert stacked.shape == (2, 5, 9, 2, 2)
+    assert stacked[0, :, ::3, 0, 0].tolist() == expected and torch.equal(stacked[0], stacked[1])
+    assert torch.equal(stack_frames(frames, 1), frames)
+
+
+def test_goal_stop_calibration_clips_are_stacked_exploration_frames():
+    from jepa_world.envs.pointmaze import PointMazeConfig
+    from jepa_world.eval.planning import pointmaze_clips
+
+    clips = pointmaze_clips(PointMazeConfig(frame_stack=2), clips=2, seed=0)
+    assert clips.shape == (2, 9, 6, 64, 64) and float(clips.min()) >= 0.0 and float(clips.max()) <= 1.0
+    assert torch.equal(clips[:, 1:, :3], clips[:, :-1, 3:])

@@ -94,3 +94,12 @@ def generate(n: int, config: PointMazeDataConfig, *, generator: torch.Generator)
 def _uint8(obs: Tensor) -> Tensor:
     """Float frames in [0, 1] that came from uint8 -> the same uint8 values."""
     return obs.mul(255.0).round_().to(torch.uint8)
+
+
+def stack_frames(frames: Tensor, k: int) -> Tensor:
+    """Trajectories' frames (B, L, C, S, S) -> (B, L, k * C, S, S): frame t becomes frames t - k + 1 .. t on
+    channels, oldest first, the first frame repeated before the start (trajectories start at rest)."""
+    if k == 1:
+        return frames
+    padded = torch.cat([frames[:, :1].expand(-1, k - 1, *frames.shape[2:]), frames], dim=1)  # (B, L + k - 1, ...)
+    return torch.cat([padded[:, i:i + frames.shape[1]] for i in range(k)], dim=2)

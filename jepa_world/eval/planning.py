@@ -44,8 +44,11 @@ from jepa_world.envs import maze_render
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, MazeEpisodes
 from jepa_world.envs.maze_batch import sample_episodes as sample_maze_episodes
+from jepa_world.envs.pointmaze import PointMazeBatch, PointMazeConfig, PointMazeEpisodes
+from jepa_world.envs.pointmaze import sample_episodes as sample_pointmaze_episodes
 from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
+from jepa_world.errors import UserError
 from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
 from jepa_world.eval.protocols import PROTOCOL_LABELS
 from jepa_world.planning.blurred_cost import BlurredCost, SpatialLatent
@@ -72,8 +75,9 @@ class PlanningEvalConfig:
     """Episodes run at once (in lock-step); the episodes are run in batches of this size."""
     seed: int = 0
     """Seed of the episode set (layouts, starts, goals)."""
-    env: Literal["two_rooms", "maze"] = "two_rooms"
-    """The task: 'two_rooms' (PLDM / EB-JEPA benchmark) or 'maze' (rooms several doors apart, see maze.*)."""
+    env: Literal["two_rooms", "maze", "pointmaze"] = "two_rooms"
+    """The task: 'two_rooms' (PLDM / EB-JEPA benchmark), 'maze' (rooms several doors apart, see maze.*) or
+    'pointmaze' (gymnasium-robotics PointMaze from pixels, extra jepa-world[pointmaze], see pointmaze.*)."""
     fixed_wall: bool = False
     """Two Rooms: use the fixed layout instead of a random wall and door per episode."""
     physics: str = "ebjepa"
@@ -82,6 +86,8 @@ class PlanningEvalConfig:
     """Two Rooms wall pixels: 'ebjepa' or 'arena' (use the model's training ones: ``eval`` reads them from the run)."""
     maze: MazeConfig = field(default_factory=MazeConfig)
     """The maze task (env='maze'): rooms per side, extra doors, minimum door distance, step budget."""
+    pointmaze: PointMazeConfig = field(default_factory=PointMazeConfig)
+    """The PointMaze task (env='pointmaze'): maze, image size, frame stack, step budget (0: the package's)."""
     planner: str = "mppi"
     """Planner name: 'cem', 'mppi', 'gradient' or 'hierarchical' (see planning.registry)."""
     planner_overrides: dict[str, Any] = field(default_factory=lambda: {"horizon": 10, "num_samples": 64,
@@ -118,10 +124,11 @@ class PlanningEvalConfig:
         for name in ("episodes", "num_envs", "goal_stop_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PlanningEvalConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.env not in ("two_rooms", "maze"):
-            raise ValueError(f"PlanningEvalConfig.env must be 'two_rooms' or 'maze', got {self.env!r}")
+        if self.env not in ("two_rooms", "maze", "pointmaze"):
+            raise ValueError(f"PlanningEvalConfig.env must be 'two_rooms', 'maze' or 'pointmaze', got {self.env!r}")
         self.mpc.validate()
         self.maze.validate()
+        self.pointmaze.validate()
         TwoRoomsConfig(physics=self.physics, walls=self.walls)  # validates both names
         make_cost(self.cost, reduce=self.reduce, discount=self.discount, path_weight=self.path_weight,
                   motion_weight=self.motion_weight)
@@ -266,6 +273,8 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
         ['env=maze', 'maze.rooms=4', 'seed=1']
         >>> trained_env_overrides({"name": "maze", "rooms": 4}, ["env=two_rooms"])
         ['env=two_rooms']
+        >>> trained_env_overrides({"name": "pointmaze", "maze": "medium", "image_size": 64, "frame_stack": 2}, [])
+        ['env=pointmaze', 'pointmaze.maze=medium', 'pointmaze.image_size=64', 'pointmaze.frame_stack=2']
         >>> trained_env_overrides({"name": "two_rooms", "fixed_wall": False}, ["physics=ebjepa"])
         ['fixed_wall=false', 'walls=arena', 'physics=ebjepa']
     """
@@ -273,6 +282,9 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
         return overrides
     if env.get("name") == "maze":
         return ["env=maze", f"maze.rooms={env['rooms']}", *overrides]
+    if env.get("name") == "pointmaze":
+        trained = [f"pointmaze.{k}={env[k]}" for k in ("maze", "image_size", "frame_stack")]
+        return ["env=pointmaze", *trained, *overrides]
     given = {o.split("=", 1)[0] for o in overrides}
     # runs from before the physics option were trained under the strict rule with arena walls
     trained = {"fixed_wall": str(bool(env.get("fixed_wall"))).lower(), "physics": env.get("physics", "strict"),
@@ -329,6 +341,8 @@ def agent_loop_config(world_model: WorldModel, config: PlanningEvalConfig) -> MP
 
 def calibration_clips(config: PlanningEvalConfig, *, clips: int = 64, seed: int = 7_777) -> Tensor:
     """Random-walk clips of the task's offline training distribution: (clips, 9, C, H, W) observations."""
+    if config.env == "pointmaze":
+        return pointmaze_clips(config.pointmaze, clips=clips, seed=seed)
     if config.env == "maze":
         stream = MazeStream(clips, MazeDataConfig(length=9, rooms=config.maze.rooms), seed=seed)
     else:
@@ -337,9 +351,21 @@ def calibration_clips(config: PlanningEvalConfig, *, clips: int = 64, seed: int 
     return stream(0)["obs"]
 
 
-def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes:
+def pointmaze_clips(task: PointMazeConfig, *, clips: int, seed: int) -> Tensor:
+    """Exploration clips of the PointMaze training data's kind, frames stacked like the task's observations:
+    (clips, 9, 3k, S, S) float in [0, 1]."""
+    from jepa_world.data.pointmaze_gen import PointMazeDataConfig, generate, stack_frames
+
+    data = PointMazeDataConfig(maze=task.maze, length=9, image_size=task.image_size)
+    obs = generate(clips, data, generator=torch.Generator().manual_seed(seed)).obs.float().div(255.0)
+    return stack_frames(obs, task.frame_stack)
+
+
+def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes | PointMazeEpisodes:
     """The evaluation's episode set: a pure function of (env, seed, task settings, episodes)."""
     generator = torch.Generator().manual_seed(config.seed)
+    if config.env == "pointmaze":
+        return sample_pointmaze_episodes(config.episodes, config.pointmaze.maze, generator=generator)
     if config.env == "maze":
         return sample_maze_episodes(config.episodes, config.maze, generator=generator)
     return sample_episodes(config.episodes, generator=generator, fixed_wall=config.fixed_wall)
@@ -347,15 +373,17 @@ def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes:
 
 def make_eval_env(config: PlanningEvalConfig, num_envs: int, *, device: str = "cpu") -> GoalEnv:
     """The batched env of the configured task."""
+    if config.env == "pointmaze":
+        return PointMazeBatch(num_envs, config.pointmaze, device=device)
     if config.env == "maze":
         return MazeBatch(num_envs, config.maze, device=device)
     return TwoRoomsBatch(num_envs, TwoRoomsConfig(fixed_wall=config.fixed_wall, physics=config.physics,
                                                   walls=config.walls), device=device)
 
 
-def slice_episodes(episodes: Episodes | MazeEpisodes, start: int, stop: int) -> Episodes | MazeEpisodes:
+def slice_episodes(episodes: Any, start: int, stop: int) -> Any:
     """Episodes start..stop-1 of a set."""
-    if isinstance(episodes, MazeEpisodes):
+    if isinstance(episodes, MazeEpisodes | PointMazeEpisodes):
         return episodes.slice(start, stop)
     return Episodes(episodes.wall_x[start:stop], episodes.door_y[start:stop],
                     episodes.start[start:stop], episodes.goal[start:stop])
@@ -406,6 +434,12 @@ def _eval_mode(world_model: WorldModel):
 # --- pictures ------------------------------------------------------------------------------------
 
 
+def _no_pointmaze_pictures(ep: Any) -> None:
+    """The episode pictures draw Two Rooms / maze layouts; PointMaze ones are not drawn yet."""
+    if isinstance(ep, PointMazeEpisodes):
+        raise UserError("episode pictures (--png, plan --gif) are not available for env=pointmaze yet")
+
+
 def _active_plan(result: MPCResult, index: int, t: int) -> Tensor | None:
     """Positions still ahead (L', 2) of the plan in force at step t, or None without recorded plans."""
     if result.planned_paths is None:
@@ -449,6 +483,7 @@ def save_episode_gif(result: MPCResult, index: int, path: str, *, fps: int = 20,
 
 def _render_one(ep: Episodes | MazeEpisodes, i: int, pos: Tensor) -> Tensor:
     """Observation (2, 65, 65) of episode i's layout with the agent at pos (2,)."""
+    _no_pointmaze_pictures(ep)
     if isinstance(ep, MazeEpisodes):
         return maze_render.render(pos[None], ep.doors[i:i + 1])[0]
     return render(pos[None], ep.wall_x[i:i + 1], ep.door_y[i:i + 1])[0]
@@ -456,6 +491,7 @@ def _render_one(ep: Episodes | MazeEpisodes, i: int, pos: Tensor) -> Tensor:
 
 def _walls(ep: Episodes | MazeEpisodes, i: int) -> np.ndarray:
     """Wall channel (65, 65) of episode i."""
+    _no_pointmaze_pictures(ep)
     if isinstance(ep, MazeEpisodes):
         return maze_render.render_walls(ep.doors[i:i + 1])[0].numpy()
     return render_walls(ep.wall_x[i:i + 1], ep.door_y[i:i + 1])[0].numpy()

@@ -17,7 +17,7 @@ package's own goal threshold (sparse reward and ``info["success"]``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -50,8 +50,10 @@ class PointMazeConfig:
 
     def __post_init__(self) -> None:
         self.validate()
-        if self.max_steps == 0:
-            self.max_steps = maze_spec(self.maze).time_limit
+
+    def resolved(self) -> PointMazeConfig:
+        """A copy with ``max_steps`` = 0 replaced by the maze's time limit (the env runs with this one)."""
+        return replace(self, max_steps=self.max_steps or maze_spec(self.maze).time_limit)
 
     def validate(self) -> None:
         """Raise ValueError naming the first impossible field."""
@@ -71,7 +73,7 @@ class PointMazeBatch:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.num_envs = num_envs
-        self.config = config or PointMazeConfig()
+        self.config = (config or PointMazeConfig()).resolved()
         self.config.validate()
         self.device = torch.device(device)
         self.grid = maze_map(self.config.maze)

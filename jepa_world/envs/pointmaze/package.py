@@ -7,6 +7,8 @@ before: a program that imports mujoco itself sets ``MUJOCO_GL`` first).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from types import ModuleType
 from typing import Any
@@ -21,7 +23,8 @@ def require() -> tuple[ModuleType, ModuleType]:
     """(gymnasium_robotics, mujoco), imported; UserError naming the pip command when either is missing."""
     os.environ.setdefault("MUJOCO_GL", "egl")
     try:
-        import gymnasium_robotics
+        with contextlib.redirect_stderr(io.StringIO()):  # its import prints a notice about the Adroit envs
+            import gymnasium_robotics
         import mujoco
     except ImportError as e:
         raise UserError(f"PointMaze needs gymnasium-robotics and mujoco ({e.name} is missing): {INSTALL}") from e
