@@ -49,11 +49,18 @@ def expected_pixel(xy: torch.Tensor, shape: tuple[int, int], size: int) -> torch
 
 @pytest.mark.parametrize("maze,gym_id", [("umaze", "PointMaze_UMaze-v3"), ("medium", "PointMaze_Medium-v3")])
 def test_adapter_matches_package_env_on_same_actions(maze, gym_id):
+    used = PointMazeBatch(1, PointMazeConfig(maze=maze))  # a used env, handed back: the adapter below reuses it
+    used.reset(seed=9)
+    for _ in range(20):
+        used.step(torch.ones(1, 2))
+    used_env = used.envs[0]
+    used.close()
     ref = gym.make(gym_id)
     obs_ref, _ = ref.reset(seed=3)
     episodes = PointMazeEpisodes(start=torch.from_numpy(obs_ref["observation"][None, :2]).clone(),
                                  goal=torch.from_numpy(obs_ref["desired_goal"][None]).clone())
     env = PointMazeBatch(1, PointMazeConfig(maze=maze))
+    assert env.envs[0] is used_env
     obs, info = env.reset(episodes=episodes)
     assert torch.equal(env.state()[0], torch.from_numpy(obs_ref["observation"]))
     camera = TopDownCamera(ref.unwrapped.model, (len(env.grid), len(env.grid[0])), 64)

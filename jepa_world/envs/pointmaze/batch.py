@@ -27,7 +27,7 @@ from jepa_world.envs.pointmaze.camera import TopDownCamera
 from jepa_world.envs.pointmaze.episodes import PointMazeEpisodes
 from jepa_world.envs.pointmaze.episodes import sample_episodes as sample_maze_episodes
 from jepa_world.envs.pointmaze.layout import check_free, maze_map, maze_spec
-from jepa_world.envs.pointmaze.package import make_package_env
+from jepa_world.envs.pointmaze.package import acquire_envs, release_envs
 
 SUCCESS_RADIUS = 0.45
 """The package's goal threshold (maze units): ``compute_reward`` / ``info["success"]`` use distance <= 0.45."""
@@ -77,7 +77,8 @@ class PointMazeBatch:
         self.config.validate()
         self.device = torch.device(device)
         self.grid = maze_map(self.config.maze)
-        self.envs = [make_package_env(maze_spec(self.config.maze).gym_id) for _ in range(num_envs)]
+        self.gym_id = maze_spec(self.config.maze).gym_id
+        self.envs = acquire_envs(self.gym_id, num_envs)
         self.camera = TopDownCamera(self.envs[0].model, (len(self.grid), len(self.grid[0])), self.config.image_size)
         self.generator = torch.Generator().manual_seed(0)
         self.t = 0
@@ -129,10 +130,10 @@ class PointMazeBatch:
         return (self.state()[:, :2] - self.ep.goal).norm(dim=-1)
 
     def close(self) -> None:
-        """Close the package envs and the renderer."""
+        """Free the renderer and hand the package envs back for reuse (``package.acquire_envs``)."""
         self.camera.close()
-        for env in self.envs:
-            env.close()
+        release_envs(self.gym_id, self.envs)
+        self.envs = []
 
     def _render(self) -> Tensor:
         """(N, 3, S, S) float in [0, 1]: the current frame of every env."""
