@@ -39,6 +39,7 @@ def test_train_then_eval_in_pointmaze(tmp_path):
     r = runner.invoke(app, ["eval", str(run), "--planner", "cem", "--episodes", "2", "--num-envs", "2",
                             "--json", str(out), *FAST_PLAN])
     assert r.exit_code == 0, r.output
+    assert "mean final distance (maze units)" in r.output
     report = json.loads(out.read_text())
     assert report["config"]["env"] == "pointmaze" and report["config"]["pointmaze"]["maze"] == "medium"
     assert report["config"]["pointmaze"]["frame_stack"] == 2 and report["episodes"] == 2

@@ -200,12 +200,13 @@ class PlanningReport:
         table.add_column("metric")
         table.add_column("value", justify="right")
         steps = "-" if self.mean_steps_to_success is None else f"{self.mean_steps_to_success:.1f}"
+        unit = "maze units" if self.config.get("env") == "pointmaze" else "px"
         rows = [
             ("success rate, final (distance after the budget)", f"{self.success_rate:.3f}"),
             ("success rate, first-hit (reached at some step)", f"{self.success_rate_first_hit:.3f}"),
             ("goal-stop threshold (latent energy; 0 = off)", f"{self.goal_energy:.4g}"),
-            ("mean final distance (px)", f"{self.mean_final_distance:.2f}"),
-            ("median final distance (px)", f"{self.median_final_distance:.2f}"),
+            (f"mean final distance ({unit})", f"{self.mean_final_distance:.2f}"),
+            (f"median final distance ({unit})", f"{self.median_final_distance:.2f}"),
             ("mean steps to success", steps),
             (f"ms per replan ({self.num_envs} envs)", f"{self.ms_per_replan:.1f}"),
             ("ms per replan per env", f"{self.ms_per_replan_per_env:.2f}"),
