@@ -22,6 +22,7 @@ import gymnasium_robotics  # noqa: E402
 from jepa_world.cli import app  # noqa: E402
 from jepa_world.data import pointmaze_shards  # noqa: E402
 from jepa_world.data.pointmaze_shards import PointMazeWindows, build_pointmaze_dataset, load_pointmaze_shards  # noqa: E402
+from jepa_world.envs.pointmaze.layout import to_pixels  # noqa: E402
 from jepa_world.errors import DatasetError  # noqa: E402
 
 gym.register_envs(gymnasium_robotics)
@@ -75,10 +76,10 @@ def test_windows_cut_stored_trajectories_and_stack_frames(dataset):
     assert batch["obs"].shape == (5, 6, 6, 64, 64) and batch["actions"].shape == (5, 5, 2)
     assert batch["positions"].shape == (5, 6, 2) and batch["obs"].dtype == torch.float32
     assert torch.equal(batch["obs"][:, 1:, :3], batch["obs"][:, :-1, 3:])  # frame t-1 then frame t
+    pixels = to_pixels(torch.from_numpy(states[..., :2]), (5, 5), 64).float()  # UMaze: 5 x 5 cells
     for b in range(5):  # each window is a stored trajectory's frames, states and actions at some offset
-        pos = batch["positions"][b].numpy()
-        hits = [(i, t) for i in range(len(states)) for t in range(13 - 5)
-                if np.array_equal(states[i, t:t + 6, :2], pos)]
+        pos = batch["positions"][b]
+        hits = [(i, t) for i in range(len(states)) for t in range(13 - 5) if torch.equal(pixels[i, t:t + 6], pos)]
         assert len(hits) == 1
         i, t = hits[0]
         assert torch.equal(batch["obs"][b, :, 3:], torch.from_numpy(obs_all[i, t:t + 6]).float() / 255)

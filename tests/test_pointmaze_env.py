@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from jepa_world.envs.pointmaze.episodes import POSITION_NOISE, PointMazeEpisodes, sample_from_grid
-from jepa_world.envs.pointmaze.layout import cell_centres, cells_of, free_cells
+from jepa_world.envs.pointmaze.layout import cell_centres, cells_of, free_cells, to_pixels
 from jepa_world.errors import UserError
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # before mujoco is imported: headless rendering
@@ -44,6 +44,7 @@ def expected_pixel(xy: torch.Tensor, shape: tuple[int, int], size: int) -> torch
     extent = max(shape)
     col = (xy[0] + extent / 2) / extent * size - 0.5
     row = (extent / 2 - xy[1]) / extent * size - 0.5
+    assert torch.allclose(to_pixels(xy, shape, size), torch.stack([col, row]).double())
     return torch.tensor([row, col], dtype=torch.float32)
 
 

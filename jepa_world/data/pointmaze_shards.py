@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from jepa_world.data.pointmaze_gen import PointMazeDataConfig, PointMazeTrajectories, generate
 from jepa_world.data.shards import FORMAT_VERSION, META, _check_replaceable, _partial_dir, read_meta
+from jepa_world.envs.pointmaze.layout import maze_map, to_pixels
 from jepa_world.errors import DatasetError
 
 ENV = "pointmaze"
@@ -56,7 +57,9 @@ def build_pointmaze_dataset(out: str | Path, *, num: int, config: PointMazeDataC
                 traj = generate(n, config, generator=torch.Generator().manual_seed(shard_seed(seed, index)))
                 shards.append(_write_shard(tmp, f"shard-{index:05d}", traj))
                 bar.update(n)
+        grid = maze_map(config.maze)
         meta = {"env": ENV, "seed": seed, "shard_size": shard_size, "config": asdict(config),
+                "grid_shape": [len(grid), len(grid[0])],
                 "format_version": FORMAT_VERSION, "store_obs": True, "num": num, "shards": shards}
         (tmp / META).write_text(json.dumps(meta, indent=2))
         _check_replaceable(out, overwrite)
@@ -111,7 +114,8 @@ class PointMazeWindows:
 
     Batch: dict(obs (B, L, 3k, S, S) float32 in [0, 1], actions (B, L - 1, 2), positions (B, L, 2)), L = 1 + T
     frames; with ``frame_stack`` k, frame t is frames t - k + 1 .. t of its trajectory on channels, oldest first,
-    the first frame repeated before the start (each trajectory starts at rest). ``positions`` feed only probes.
+    the first frame repeated before the start (each trajectory starts at rest). ``positions`` are the ball's
+    (column, row) in image pixels (``layout.to_pixels``), as on the other envs' canvases; they feed only probes.
     """
 
     def __init__(self, directory: str | Path, batch_size: int, *, length: int, frame_stack: int = 1,
@@ -124,6 +128,8 @@ class PointMazeWindows:
             raise ValueError(f"window length must be in [2, {frames}] (the dataset's frames), got {length}")
         self.batch_size, self.length, self.frame_stack, self.seed = batch_size, length, frame_stack, seed
         self.frames = frames
+        self.grid_shape = tuple(self.meta["grid_shape"])
+        self.image_size = self.shards[0]["obs"].shape[-1]
         self.offsets = np.cumsum([0] + [len(s["obs"]) for s in self.shards])
         self.rank, self.world_size = 0, 1
 
@@ -153,4 +159,5 @@ class PointMazeWindows:
         obs = torch.from_numpy(np.ascontiguousarray(shard["obs"][i][lag.reshape(-1)]))  # (L * k, 3, S, S)
         obs = obs.view(self.length, self.frame_stack * 3, *obs.shape[-2:]).float().div_(255.0)
         return {"obs": obs, "actions": torch.from_numpy(np.array(shard["actions"][i, start:start + self.length - 1])),
-                "positions": torch.from_numpy(np.array(shard["states"][i, start:start + self.length, :2]))}
+                "positions": to_pixels(torch.from_numpy(np.array(shard["states"][i, start:start + self.length, :2])),
+                                       self.grid_shape, self.image_size).float()}

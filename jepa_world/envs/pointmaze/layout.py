@@ -76,6 +76,15 @@ def cells_of(xy: Tensor, shape: tuple[int, int]) -> Tensor:
     return torch.stack([row, col], dim=-1).long()
 
 
+def to_pixels(xy: Tensor, shape: tuple[int, int], size: int) -> Tensor:
+    """Positions (..., 2) (x, y) in maze units -> (..., 2) (column, row) in the top-down camera's pixels of an
+    S x S image (``camera.TopDownCamera``: max(rows, cols) units span the image; pixel k's centre is at k)."""
+    extent = max(shape)
+    col = (xy[..., 0].double() + extent / 2) / extent * size - 0.5
+    row = (extent / 2 - xy[..., 1].double()) / extent * size - 0.5
+    return torch.stack([col, row], dim=-1)
+
+
 def check_free(xy: Tensor, grid: list[list[int | str]], what: str) -> None:
     """Raise UserError unless every position (N, 2) lies in a free cell of ``grid``."""
     shape = (len(grid), len(grid[0]))
