@@ -1,5 +1,7 @@
 """A diverging learning rate ends every preset with the loop's one-line non-finite message, never a traceback."""
 
+import os
+
 import pytest
 from typer.testing import CliRunner
 
@@ -50,10 +52,23 @@ def tiny(preset: str) -> list[str]:
     return TINY["video"] if preset.startswith("video") else TINY["ssl"]
 
 
+def dataset(preset: str, tmp_path) -> list[str]:
+    """The data a preset reads from disk (PointMaze: a tiny generated dataset; skipped without the extra)."""
+    if not preset.startswith("pointmaze"):
+        return []
+    os.environ.setdefault("MUJOCO_GL", "egl")  # before mujoco is imported: headless rendering
+    pytest.importorskip("gymnasium_robotics", reason='needs the extra: pip install "jepa-world[pointmaze]"')
+    from jepa_world.data.pointmaze_gen import PointMazeDataConfig
+    from jepa_world.data.pointmaze_shards import build_pointmaze_dataset
+
+    out = build_pointmaze_dataset(tmp_path / "pm", num=4, config=PointMazeDataConfig(length=5), progress=False)
+    return [f"data.directory={out}"]
+
+
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_huge_lr_ends_with_the_loops_message(preset, tmp_path):
     r = runner.invoke(app, ["train", "--preset", preset, "--run-dir", str(tmp_path / "run"), "train.lr=1e30",
-                            *QUIET, *tiny(preset)])
+                            *QUIET, *tiny(preset), *dataset(preset, tmp_path)])
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
     if r.exit_code == 0:
         assert "finished at step 2" in r.output

@@ -182,3 +182,17 @@ def test_episodes_are_in_distinct_free_cells_and_reproducible():
     assert all(grid[i][j] != 1 for i, j in torch.cat([s, g]).tolist())
     assert ((ep.start - cell_centres(s, shape)).abs() <= POSITION_NOISE).all()
     assert len({tuple(c) for c in s.tolist()}) == len(free_cells(grid))  # every free cell is used as a start
+
+
+def test_windowed_backend_without_display_is_one_clear_error(monkeypatch):
+    from mujoco.rendering.classic import gl_context
+
+    from jepa_world.envs.pointmaze.package import check_headless
+
+    class GLFWLike:  # what mujoco selects when imported with MUJOCO_GL unset
+        __module__ = "mujoco.glfw"
+
+    monkeypatch.setattr(gl_context, "GLContext", GLFWLike)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(UserError, match="set MUJOCO_GL=egl"):
+        check_headless()

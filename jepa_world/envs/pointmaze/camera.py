@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from jepa_world.envs.pointmaze.package import require
+from jepa_world.envs.pointmaze.package import check_headless, require
 
 
 class TopDownCamera:
@@ -26,6 +26,7 @@ class TopDownCamera:
 
     def __init__(self, model: Any, grid_shape: tuple[int, int], size: int = 64) -> None:
         _, mujoco = require()
+        check_headless()
         self._mujoco = mujoco
         self.model = copy.copy(model)
         target = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_SITE, "target")

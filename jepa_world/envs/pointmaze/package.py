@@ -1,8 +1,9 @@
 """The optional extra: import gymnasium-robotics and mujoco on first use, or say which pip command installs them.
 
-MuJoCo picks its OpenGL backend when it first renders; headless machines need EGL (or OSMesa), so
-``MUJOCO_GL`` defaults to ``egl`` here unless the user set it (it only takes effect if mujoco was not imported
-before: a program that imports mujoco itself sets ``MUJOCO_GL`` first).
+MuJoCo picks its OpenGL backend when it is imported; headless machines need EGL (or OSMesa), so
+``MUJOCO_GL`` defaults to ``egl`` here unless the user set it. That only works if mujoco was not imported
+before: a program that imports mujoco (or gymnasium-robotics) itself sets ``MUJOCO_GL`` first, and
+:func:`check_headless` turns the otherwise fatal OpenGL error into one line saying so.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -29,6 +31,16 @@ def require() -> tuple[ModuleType, ModuleType]:
     except ImportError as e:
         raise UserError(f"PointMaze needs gymnasium-robotics and mujoco ({e.name} is missing): {INSTALL}") from e
     return gymnasium_robotics, mujoco
+
+
+def check_headless() -> None:
+    """UserError when mujoco chose the GLFW (windowed) backend on a Linux machine without a display."""
+    from mujoco.rendering.classic import gl_context
+
+    backend = getattr(getattr(gl_context, "GLContext", None), "__module__", "")
+    if sys.platform.startswith("linux") and backend == "mujoco.glfw" and not os.environ.get("DISPLAY"):
+        raise UserError("MuJoCo chose its windowed OpenGL backend (glfw) and there is no display: set MUJOCO_GL=egl "
+                        "(or osmesa) before mujoco or gymnasium-robotics is first imported")
 
 
 _IDLE: dict[str, list[Any]] = {}
