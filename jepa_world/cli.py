@@ -136,31 +136,11 @@ def data_show(
 
 def _show_pointmaze(directory: Path, out: Path, *, count: int, seed: int) -> None:
     """``data show`` of a PointMaze dataset: frames over time (PNG), a GIF, statistics."""
-    import numpy as np
+    from jepa_world.data.pointmaze_preview import preview_pointmaze
 
-    from jepa_world.data.pointmaze_preview import pointmaze_gif, pointmaze_grid_png, pointmaze_stats
-    from jepa_world.data.pointmaze_shards import load_pointmaze_shards
-    from jepa_world.envs.pointmaze.layout import maze_map
-
-    shards, meta = load_pointmaze_shards(directory)
-    pick = {k: np.concatenate([s[k] for s in shards]) for k in ("states", "actions")}
-    n = len(pick["states"])
-    rows = np.random.default_rng(seed).permutation(n)[:count]
-    obs = np.stack([_row(shards, int(r), "obs") for r in rows])
-    png = pointmaze_grid_png(obs, out / "trajectories.png")
-    gif = pointmaze_gif(obs, out / "trajectories.gif")
-    stats = pointmaze_stats(pick["states"], pick["actions"], maze_map(meta["config"]["maze"]))
-    typer.echo(json.dumps({"env": meta["env"], "maze": meta["config"]["maze"], **stats}, indent=2))
+    stats, png, gif = preview_pointmaze(directory, out, count=count, seed=seed)
+    typer.echo(json.dumps(stats, indent=2))
     typer.echo(f"wrote {png} and {gif}")
-
-
-def _row(shards: list, row: int, key: str):
-    """Trajectory ``row`` of the concatenated shards' array ``key``."""
-    for s in shards:
-        if row < len(s[key]):
-            return s[key][row]
-        row -= len(s[key])
-    raise IndexError(row)
 
 
 # --- training, evaluation, planning --------------------------------------------------------------

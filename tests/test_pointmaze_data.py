@@ -58,7 +58,7 @@ def test_generate_writes_shards_that_replay_in_the_package_env(dataset):
 
 
 def test_show_writes_pictures_and_stats(dataset):
-    r = runner.invoke(app, ["data", "show", str(dataset), "--count", "3", "--out", str(dataset.parent / "prev")])
+    r = runner.invoke(app, ["data", "show", str(dataset), "--count", "6", "--out", str(dataset.parent / "prev")])
     assert r.exit_code == 0, r.output
     stats = json.loads(r.output[: r.output.rindex("}") + 1])
     assert stats["env"] == "pointmaze" and stats["trajectories"] == 6 and stats["frames_per_trajectory"] == 13

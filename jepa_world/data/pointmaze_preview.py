@@ -3,8 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+
+def preview_pointmaze(directory: Path, out: Path, *, count: int, seed: int) -> tuple[dict[str, Any], Path, Path]:
+    """``count`` random trajectories of a dataset drawn to ``out``/trajectories.png and .gif; (stats, png, gif)."""
+    from jepa_world.data.pointmaze_shards import load_pointmaze_shards
+    from jepa_world.envs.pointmaze.layout import maze_map
+
+    shards, meta = load_pointmaze_shards(directory)
+    states = np.concatenate([s["states"] for s in shards])
+    actions = np.concatenate([s["actions"] for s in shards])
+    offsets = np.cumsum([0] + [len(s["obs"]) for s in shards])
+    rows = np.random.default_rng(seed).permutation(len(states))[:count]
+    shard_of = np.searchsorted(offsets, rows, side="right") - 1
+    obs = np.stack([shards[k]["obs"][r - offsets[k]] for r, k in zip(rows, shard_of, strict=True)])
+    png = pointmaze_grid_png(obs, Path(out) / "trajectories.png")
+    gif = pointmaze_gif(obs, Path(out) / "trajectories.gif")
+    maze = meta["config"]["maze"]
+    return {"env": meta["env"], "maze": maze, **pointmaze_stats(states, actions, maze_map(maze))}, png, gif
 
 
 def pointmaze_grid_png(obs: np.ndarray, path: Path, *, scale: int = 2) -> Path:
