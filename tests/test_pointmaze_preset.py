@@ -44,6 +44,24 @@ def test_train_then_eval_in_pointmaze(tmp_path):
     assert report["config"]["env"] == "pointmaze" and report["config"]["pointmaze"]["maze"] == "medium"
     assert report["config"]["pointmaze"]["frame_stack"] == 2 and report["episodes"] == 2
     assert len(report["final_distance"]) == 2 and all(d >= 0 for d in report["final_distance"])
+    summary_png_of_a_pointmaze_evaluation(run, tmp_path / "eval.png")
+
+
+def summary_png_of_a_pointmaze_evaluation(run, png):
+    """The evaluation summary picture draws PointMaze episodes on the maze map (positions in maze units)."""
+    from jepa_world.envs.pointmaze import PointMazeConfig
+    from jepa_world.eval.planning import default_eval_config, evaluate_planning, save_summary_png
+    from jepa_world.planning.mpc import MPCConfig
+    from jepa_world.runs.load import load_method
+
+    model, _ = load_method(run, expected_kind="world_model")
+    cfg = default_eval_config("cem", env="pointmaze", episodes=2, num_envs=2, goal_stop=False,
+                              pointmaze=PointMazeConfig(maze="medium", frame_stack=2, max_steps=10),
+                              planner_overrides={"horizon": 2, "num_samples": 8, "num_elites": 4, "iterations": 1},
+                              mpc=MPCConfig(replan_every=5, action_repeat=5))
+    report = evaluate_planning(model, cfg)
+    save_summary_png(report, report.results[0], str(png))
+    assert png.stat().st_size > 5000
 
 
 def test_preset_errors_are_one_line(tmp_path):

@@ -50,6 +50,7 @@ from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsCon
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
 from jepa_world.errors import UserError
 from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
+from jepa_world.eval.pointmaze_pictures import save_pointmaze_summary
 from jepa_world.eval.protocols import PROTOCOL_LABELS
 from jepa_world.planning.blurred_cost import BlurredCost, SpatialLatent
 from jepa_world.planning.chunked import ChunkedWorldModel
@@ -436,9 +437,9 @@ def _eval_mode(world_model: WorldModel):
 
 
 def _no_pointmaze_pictures(ep: Any) -> None:
-    """The episode pictures draw Two Rooms / maze layouts; PointMaze ones are not drawn yet."""
+    """These episode pictures draw Two Rooms / maze layouts (PointMaze summaries: eval/pointmaze_pictures.py)."""
     if isinstance(ep, PointMazeEpisodes):
-        raise UserError("episode pictures (--png, plan --gif) are not available for env=pointmaze yet")
+        raise UserError("episode GIFs (plan --gif) are not available for env=pointmaze yet; eval --png is")
 
 
 def _active_plan(result: MPCResult, index: int, t: int) -> Tensor | None:
@@ -517,6 +518,8 @@ def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, ma
     episodes that reached the goal radius by each step."""
     from matplotlib.figure import Figure
 
+    if report.config.get("env") == "pointmaze":
+        return save_pointmaze_summary(report, result, path, max_episodes=max_episodes)
     fig = Figure(figsize=(12, 6), layout="constrained")
     axes = fig.subplots(2, 4)
     for k, ax in enumerate(axes[:, :3].flat):
