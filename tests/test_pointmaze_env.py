@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from jepa_world.envs.pointmaze.episodes import POSITION_NOISE, PointMazeEpisodes, sample_from_grid
-from jepa_world.envs.pointmaze.layout import cell_centres, cells_of, free_cells, to_pixels
+from jepa_world.envs.pointmaze.layout import cell_centres, cell_distances, cells_of, free_cells, to_pixels
 from jepa_world.errors import UserError
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # before mujoco is imported: headless rendering
@@ -196,3 +196,18 @@ def test_windowed_backend_without_display_is_one_clear_error(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(UserError, match="set MUJOCO_GL=egl"):
         check_headless()
+
+
+def test_cell_distances_and_far_pairs():
+    grid = maze_map("umaze")  # the U: (1,1)-(1,2)-(1,3)-(2,3)-(3,3)-(3,2)-(3,1), one path
+    cells = [tuple(c) for c in free_cells(grid).tolist()]
+    dist = cell_distances(grid)
+    assert dist[cells.index((1, 1)), cells.index((3, 1))] == 6 and dist[cells.index((1, 3)), cells.index((3, 3))] == 2
+    assert torch.equal(dist, dist.T) and (dist.diagonal() == 0).all() and int(dist.max()) == 6
+    shape = (len(grid), len(grid[0]))
+    ep = sample_from_grid(300, grid, generator=torch.Generator().manual_seed(0), min_cell_distance=4)
+    s, g = cells_of(ep.start, shape).tolist(), cells_of(ep.goal, shape).tolist()
+    got = torch.tensor([dist[cells.index(tuple(a)), cells.index(tuple(b))] for a, b in zip(s, g, strict=True)])
+    assert int(got.min()) >= 4 and set(got.tolist()) == {4, 5, 6}
+    with pytest.raises(ValueError, match="no two free cells are 7 cell moves apart"):
+        sample_from_grid(1, grid, generator=torch.Generator(), min_cell_distance=7)

@@ -367,7 +367,8 @@ def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes 
     """The evaluation's episode set: a pure function of (env, seed, task settings, episodes)."""
     generator = torch.Generator().manual_seed(config.seed)
     if config.env == "pointmaze":
-        return sample_pointmaze_episodes(config.episodes, config.pointmaze.maze, generator=generator)
+        return sample_pointmaze_episodes(config.episodes, config.pointmaze.maze, generator=generator,
+                                         min_cell_distance=config.pointmaze.min_cell_distance)
     if config.env == "maze":
         return sample_maze_episodes(config.episodes, config.maze, generator=generator)
     return sample_episodes(config.episodes, generator=generator, fixed_wall=config.fixed_wall)

@@ -47,6 +47,8 @@ class PointMazeConfig:
     """Episode length in env steps of 0.01 s; 0 = the package's time limit for the maze (300 UMaze, 600 Medium)."""
     success_radius: float = SUCCESS_RADIUS
     """Success when the distance to the goal is below this (maze units)."""
+    min_cell_distance: int = 1
+    """Start and goal cells at least this many cell moves apart (1: distinct cells, the package's rule)."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -62,6 +64,8 @@ class PointMazeConfig:
             raise ValueError(f"PointMazeConfig.image_size must be >= 8, got {self.image_size}")
         if self.frame_stack < 1:
             raise ValueError(f"PointMazeConfig.frame_stack must be >= 1, got {self.frame_stack}")
+        if self.min_cell_distance < 1:
+            raise ValueError(f"PointMazeConfig.min_cell_distance must be >= 1, got {self.min_cell_distance}")
         if self.max_steps < 0:
             raise ValueError(f"PointMazeConfig.max_steps must be >= 0 (0: the package's limit), got {self.max_steps}")
 
@@ -88,7 +92,8 @@ class PointMazeBatch:
         if seed is not None:
             self.generator.manual_seed(seed)
         if episodes is None:
-            episodes = sample_maze_episodes(self.num_envs, self.config.maze, generator=self.generator)
+            episodes = sample_maze_episodes(self.num_envs, self.config.maze, generator=self.generator,
+                                            min_cell_distance=self.config.min_cell_distance)
         for name in ("start", "goal"):
             got = getattr(episodes, name)
             if tuple(got.shape) != (self.num_envs, 2):

@@ -1,4 +1,5 @@
-"""PointMaze episodes: a start and a goal, each uniform in a free cell, the two cells distinct.
+"""PointMaze episodes: a start and a goal, each uniform in a free cell, the two cells distinct (or, as an option,
+at least ``min_cell_distance`` cell moves apart: a harder variant of the protocol).
 
 The protocol follows the package's own reset (gymnasium-robotics ``MazeEnv.reset``): a goal cell and a
 different reset cell, each position the cell centre plus uniform noise in [-0.25, 0.25] per axis
@@ -21,7 +22,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor
 
-from jepa_world.envs.pointmaze.layout import cell_centres, free_cells, maze_map
+from jepa_world.envs.pointmaze.layout import cell_centres, cell_distances, free_cells, maze_map
 
 POSITION_NOISE = 0.25
 """Half-width of the uniform noise added to a cell centre (the package's ``position_noise_range``)."""
@@ -44,17 +45,31 @@ class PointMazeEpisodes:
         return PointMazeEpisodes(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
 
 
-def sample_from_grid(n: int, grid: list[list[int | str]], *, generator: torch.Generator) -> PointMazeEpisodes:
-    """N episodes in a map: start and goal cells uniform and distinct, positions jittered within the cells."""
+def sample_from_grid(n: int, grid: list[list[int | str]], *, generator: torch.Generator,
+                     min_cell_distance: int = 1) -> PointMazeEpisodes:
+    """N episodes in a map: start and goal cells uniform and distinct (with ``min_cell_distance`` d > 1: uniform
+    over the ordered pairs at least d cell moves apart), positions jittered within the cells."""
     cells = free_cells(grid)  # (F, 2)
     f = cells.shape[0]
     if f < 2:
         raise ValueError(f"the maze needs two free cells for a start and a goal, it has {f}")
-    start_idx = torch.randint(f, (n,), generator=generator)
-    goal_idx = (start_idx + torch.randint(1, f, (n,), generator=generator)) % f  # uniform over the other cells
+    if min_cell_distance > 1:
+        start_idx, goal_idx = _far_pairs(n, cell_distances(grid), min_cell_distance, generator)
+    else:
+        start_idx = torch.randint(f, (n,), generator=generator)
+        goal_idx = (start_idx + torch.randint(1, f, (n,), generator=generator)) % f  # uniform over the other cells
     shape = (len(grid), len(grid[0]))
     return PointMazeEpisodes(start=jitter(cell_centres(cells[start_idx], shape), generator),
                              goal=jitter(cell_centres(cells[goal_idx], shape), generator))
+
+
+def _far_pairs(n: int, dist: Tensor, d: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """N (start, goal) cell indices (N,) each, uniform over the ordered pairs with distance (F, F) >= d."""
+    ok = (dist >= d).flatten().double()  # (F * F,)
+    if ok.sum() == 0:
+        raise ValueError(f"no two free cells are {d} cell moves apart (the longest path is {int(dist.max())})")
+    pair = torch.multinomial(ok, n, replacement=True, generator=generator)  # (N,)
+    return pair // dist.shape[0], pair % dist.shape[0]
 
 
 def jitter(centres: Tensor, generator: torch.Generator) -> Tensor:
@@ -63,6 +78,7 @@ def jitter(centres: Tensor, generator: torch.Generator) -> Tensor:
     return centres + POSITION_NOISE * noise
 
 
-def sample_episodes(n: int, maze: str = "umaze", *, generator: torch.Generator) -> PointMazeEpisodes:
+def sample_episodes(n: int, maze: str = "umaze", *, generator: torch.Generator,
+                    min_cell_distance: int = 1) -> PointMazeEpisodes:
     """N episodes of a named maze (``layout.MAZES``)."""
-    return sample_from_grid(n, maze_map(maze), generator=generator)
+    return sample_from_grid(n, maze_map(maze), generator=generator, min_cell_distance=min_cell_distance)

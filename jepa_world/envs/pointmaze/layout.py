@@ -60,6 +60,25 @@ def free_cells(grid: list[list[int | str]]) -> Tensor:
     return torch.tensor([(i, j) for i, row in enumerate(grid) for j, c in enumerate(row) if c != 1], dtype=torch.long)
 
 
+def cell_distances(grid: list[list[int | str]]) -> Tensor:
+    """(F, F) int64 shortest-path lengths in cell moves (4 neighbours) between the free cells of ``free_cells``
+    order; -1 between cells not connected."""
+    cells = [tuple(c) for c in free_cells(grid).tolist()]
+    index = {c: k for k, c in enumerate(cells)}
+    dist = torch.full((len(cells), len(cells)), -1, dtype=torch.long)
+    for k, source in enumerate(cells):
+        dist[k, k], frontier = 0, [source]
+        while frontier:
+            nxt = []
+            for i, j in frontier:
+                for n in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
+                    if n in index and dist[k, index[n]] < 0:
+                        dist[k, index[n]] = dist[k, index[(i, j)]] + 1
+                        nxt.append(n)
+            frontier = nxt
+    return dist
+
+
 def cell_centres(cells: Tensor, shape: tuple[int, int]) -> Tensor:
     """Cells (..., 2) (row, col) of a map of ``shape`` (rows, cols) -> centres (..., 2) float64 (x, y)."""
     rows, cols = shape
