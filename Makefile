@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev,pusht]"  # the environment extras too, so their tests run
+	$(BIN)/pip install --quiet -e ".[dev,pusht,pointmaze]"  # the environment extras too, so their tests run
 	touch $(STAMP)
 
 demo: $(STAMP)

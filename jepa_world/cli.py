@@ -63,24 +63,31 @@ def _env_name(name: str, canonical: tuple[str, ...]) -> str:
 @friendly
 def data_generate(
     out: Annotated[Path, typer.Option("--out", help="Output directory (created; must not exist or be empty).")],
-    env: Annotated[str, typer.Option(help="Environment: two-rooms (or two_rooms), pusht (extra [pusht]).")]
-    = "two-rooms",
+    env: Annotated[str, typer.Option(help="Environment: two-rooms (or two_rooms), pusht (extra jepa-world[pusht]), "
+                                          "pointmaze (extra jepa-world[pointmaze]).")] = "two-rooms",
     num: Annotated[int, typer.Option(help="Number of trajectories.")] = 100_000,
-    length: Annotated[int | None, typer.Option(help="Frames per trajectory (T+1); default 17, pusht 101.")] = None,
+    length: Annotated[int | None, typer.Option(help="Frames per trajectory (T+1); default 17, pusht and pointmaze "
+                                                    "101.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 0,
     fixed_wall: Annotated[bool, typer.Option(help="Fixed layout instead of random.")] = False,
-    shard_size: Annotated[int | None, typer.Option(help="Trajectories per shard file; default 10000, pusht 100.")]
-    = None,
+    shard_size: Annotated[int | None, typer.Option(help="Trajectories per shard file; default 10000, pusht and "
+                                                        "pointmaze 100.")] = None,
     store_obs: Annotated[bool, typer.Option(help="Also store uint8 observations (else rendered on load).")]
     = False,
     image_size: Annotated[int, typer.Option(help="pusht only: frames are image-size x image-size RGB.")] = 64,
+    maze: Annotated[str, typer.Option(help="pointmaze only: umaze or medium.")] = "umaze",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing non-empty --out.")] = False,
 ) -> None:
     """Generate an offline dataset of random-walk (or, for pusht, scripted exploration) trajectories."""
     from jepa_world.data.build import ENVS, build_dataset
     from jepa_world.data.pusht_build import ENV as PUSHT
 
-    name = _env_name(env, ENVS + (PUSHT,))
+    name = _env_name(env, ENVS + (PUSHT, "pointmaze"))
+    if name == "pointmaze":
+        path = _generate_pointmaze(out, num=num, length=length or 101, seed=seed, shard_size=shard_size or 100,
+                                   maze=maze, overwrite=overwrite, two_rooms_only=fixed_wall or store_obs)
+        typer.echo(f"wrote {num} trajectories of {length or 101} frames to {path}")
+        return
     if name == PUSHT:
         from jepa_world.data.pusht_build import build_pusht_dataset
         from jepa_world.data.pusht_gen import PushTDataConfig
@@ -97,6 +104,18 @@ def data_generate(
         path = build_dataset(out, num=num, config=cfg, seed=seed, shard_size=shard_size or 10_000,
                              store_obs=store_obs, overwrite=overwrite, env=name, progress=sys.stderr.isatty())
     typer.echo(f"wrote {num} trajectories of {length} frames to {path}")
+
+
+def _generate_pointmaze(out: Path, *, num: int, length: int, seed: int, shard_size: int, maze: str, overwrite: bool,
+                        two_rooms_only: bool) -> Path:
+    """``data generate --env pointmaze``: image shards of exploration trajectories (frames always stored)."""
+    from jepa_world.data.pointmaze_gen import PointMazeDataConfig
+    from jepa_world.data.pointmaze_shards import build_pointmaze_dataset
+
+    if two_rooms_only:
+        raise UserError("--fixed-wall and --store-obs are Two Rooms options (pointmaze always stores its frames)")
+    return build_pointmaze_dataset(out, num=num, config=PointMazeDataConfig(maze=maze, length=length), seed=seed,
+                                   shard_size=shard_size, overwrite=overwrite, progress=sys.stderr.isatty())
 
 
 @data_app.command("show")
@@ -124,11 +143,23 @@ def data_show(
         typer.echo(json.dumps(stats, indent=2))
         typer.echo(f"wrote {' and '.join(str(p) for p in written)}")
         return
+    if read_meta(directory).get("env") == "pointmaze":
+        _show_pointmaze(directory, out, count=count, seed=seed)
+        return
     traj, meta = load_trajectories(directory)
     rows = torch.randperm(len(traj), generator=torch.Generator().manual_seed(seed))[:count]
     png = trajectory_grid_png(subset(traj, rows), out / "trajectories.png", count=count)
     gif = trajectory_gif(subset(traj, rows), out / "trajectories.gif", count=count)
     typer.echo(json.dumps({"env": meta["env"], **dataset_stats(traj)}, indent=2))
+    typer.echo(f"wrote {png} and {gif}")
+
+
+def _show_pointmaze(directory: Path, out: Path, *, count: int, seed: int) -> None:
+    """``data show`` of a PointMaze dataset: frames over time (PNG), a GIF, statistics."""
+    from jepa_world.data.pointmaze_preview import preview_pointmaze
+
+    stats, png, gif = preview_pointmaze(directory, out, count=count, seed=seed)
+    typer.echo(json.dumps(stats, indent=2))
     typer.echo(f"wrote {png} and {gif}")
 
 
@@ -140,7 +171,8 @@ def _split_overrides(items: list[str] | None) -> list[str]:
     bad = [x for x in items if "=" not in x]
     if bad:
         raise ValueError(f"overrides must look like key=value, got {bad}")
-    return [f"env={_env_name(x[4:], ('two_rooms', 'maze', 'pusht'))}" if x.startswith("env=") else x for x in items]
+    return [f"env={_env_name(x[4:], ('two_rooms', 'maze', 'pusht', 'pointmaze'))}" if x.startswith("env=") else x
+            for x in items]
 
 
 def _echo_fields(rows: list[tuple[str, object, str]]) -> None:
@@ -243,6 +275,8 @@ def _oracle(cfg):
     """The ground-truth model of cfg's environment and its probe."""
     if cfg.env == "pusht":
         raise UserError("there is no ground-truth model of PushT (--oracle): evaluate a trained run")
+    if cfg.env == "pointmaze":
+        raise UserError("there is no oracle model of PointMaze (its dynamics are MuJoCo's); plan with a trained run")
     if cfg.env == "maze":
         from jepa_world.methods.maze_oracle import MazeOracle
 

@@ -1,5 +1,7 @@
 """A diverging learning rate ends every preset with the loop's one-line non-finite message, never a traceback."""
 
+import os
+
 import pytest
 from typer.testing import CliRunner
 
@@ -51,15 +53,23 @@ def tiny(preset: str) -> list[str]:
 
 
 def dataset(preset: str, tmp_path) -> list[str]:
-    """Presets that train from a dataset on disk get a tiny one (PushT's: skipped without its extra)."""
-    if not preset.startswith("pusht"):
-        return []
-    pytest.importorskip("gym_pusht", reason="PushT needs the extra: pip install 'jepa-world[pusht]'")
-    from jepa_world.data.pusht_build import build_pusht_dataset
-    from jepa_world.data.pusht_gen import PushTDataConfig
+    """The data a preset reads from disk: a tiny generated dataset (skipped without the preset's extra)."""
+    if preset.startswith("pusht"):
+        pytest.importorskip("gym_pusht", reason="PushT needs the extra: pip install 'jepa-world[pusht]'")
+        from jepa_world.data.pusht_build import build_pusht_dataset
+        from jepa_world.data.pusht_gen import PushTDataConfig
 
-    path = build_pusht_dataset(tmp_path / "data", num=2, config=PushTDataConfig(length=6), progress=False)
-    return [f"data.path={path}"]
+        path = build_pusht_dataset(tmp_path / "data", num=2, config=PushTDataConfig(length=6), progress=False)
+        return [f"data.path={path}"]
+    if not preset.startswith("pointmaze"):
+        return []
+    os.environ.setdefault("MUJOCO_GL", "egl")  # before mujoco is imported: headless rendering
+    pytest.importorskip("gymnasium_robotics", reason='needs the extra: pip install "jepa-world[pointmaze]"')
+    from jepa_world.data.pointmaze_gen import PointMazeDataConfig
+    from jepa_world.data.pointmaze_shards import build_pointmaze_dataset
+
+    out = build_pointmaze_dataset(tmp_path / "pm", num=4, config=PointMazeDataConfig(length=5), progress=False)
+    return [f"data.directory={out}"]
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))

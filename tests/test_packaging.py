@@ -2,6 +2,7 @@
 
 import ast
 import re
+import subprocess
 import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
@@ -13,10 +14,19 @@ tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _imported_top_level_modules() -> set[str]:
-    """Top-level names of every module imported anywhere in jepa_world (function-level imports included)."""
+EXTRAS = {"envs/pointmaze": "pointmaze", "envs/pusht": "pusht"}
+"""Folders of jepa_world (relative) whose modules may also import the packages of an optional extra."""
+
+
+def _imported_top_level_modules(folder: str | None = None) -> set[str]:
+    """Top-level names of every module imported in jepa_world (function-level imports included): in ``folder``
+    only, or, with None, everywhere outside the folders of :data:`EXTRAS`."""
     names = set()
     for path in (ROOT / "jepa_world").rglob("*.py"):
+        rel = path.relative_to(ROOT / "jepa_world").as_posix()
+        inside = [f for f in EXTRAS if rel.startswith(f + "/")]
+        if (folder is None and inside) or (folder is not None and folder not in inside):
+            continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 names.update(alias.name.split(".")[0] for alias in node.names)
@@ -41,20 +51,31 @@ def test_every_imported_package_is_a_runtime_dependency():
     unknown = sorted(m for m in imported if m not in dists)
     assert not unknown, f"imported by jepa_world but not installed here: {unknown}"
     needed = {_normalized(dists[m][0]) for m in imported}
-    missing = sorted(needed - _declared() - _optional_envs())
+    missing = sorted(needed - _declared())
     assert not missing, f"jepa_world imports these but pyproject's dependencies lack them: {missing}"
 
 
-def _optional_envs() -> set[str]:
-    """Packages of the environment extras (imported on first use only, e.g. envs/pusht/package.py)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return set().union(*(_declared(x) for x in project["optional-dependencies"] if x != "dev"))
+@pytest.mark.parametrize("folder", sorted(EXTRAS))
+def test_an_extra_declares_what_its_folder_imports(folder):
+    dists = packages_distributions()
+    imported = _imported_top_level_modules(folder)
+    if any(m not in dists for m in imported):
+        pytest.skip(f"the extra {EXTRAS[folder]!r} is not installed here")
+    declared = _declared() | _declared(EXTRAS[folder])
+    missing = sorted(m for m in imported if not {_normalized(d) for d in dists[m]} & declared)
+    assert not missing, f"jepa_world/{folder} imports these but the extra {EXTRAS[folder]!r} lacks them: {missing}"
 
+
+def test_importing_the_library_and_cli_loads_no_extra():
+    code = ("import sys, jepa_world, jepa_world.cli, jepa_world.envs.pointmaze; "
+            "print(sorted(m for m in ('mujoco', 'gymnasium_robotics') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
 
 def test_the_core_imports_without_the_environment_extras():
     """No module of jepa_world imports an extra's package at module level (only inside the functions that use it),
     so ``import jepa_world`` and every command that does not use the extra work without it."""
-    extras = {"gym_pusht", "pygame", "pymunk"}
+    extras = {"gym_pusht", "pygame", "pymunk", "mujoco", "gymnasium_robotics"}
     found = []
     for path in (ROOT / "jepa_world").rglob("*.py"):
         for node in ast.parse(path.read_text(), str(path)).body:  # module level only

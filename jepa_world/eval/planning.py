@@ -48,11 +48,15 @@ from jepa_world.envs import maze_render
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, MazeEpisodes
 from jepa_world.envs.maze_batch import sample_episodes as sample_maze_episodes
+from jepa_world.envs.pointmaze import PointMazeBatch, PointMazeConfig, PointMazeEpisodes
+from jepa_world.envs.pointmaze import sample_episodes as sample_pointmaze_episodes
 from jepa_world.envs.pusht.batch import PushTBatch, PushTConfig, PushTEpisodes, episodes_from_trajectories
 from jepa_world.envs.pusht.batch import sample_episodes as sample_pusht_episodes
 from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
+from jepa_world.errors import UserError
 from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
+from jepa_world.eval.pointmaze_pictures import save_pointmaze_summary
 from jepa_world.eval.protocols import PROTOCOL_LABELS
 from jepa_world.planning.blurred_cost import BlurredCost, SpatialLatent
 from jepa_world.planning.chunked import ChunkedWorldModel
@@ -79,9 +83,10 @@ class PlanningEvalConfig:
     """Episodes run at once (in lock-step); the episodes are run in batches of this size."""
     seed: int = 0
     """Seed of the episode set (layouts, starts, goals)."""
-    env: Literal["two_rooms", "maze", "pusht"] = "two_rooms"
-    """The task: 'two_rooms' (PLDM / EB-JEPA benchmark), 'maze' (rooms several doors apart, see maze.*) or 'pusht'
-    (gym-pusht from pixels, extra [pusht], see pusht.*)."""
+    env: Literal["two_rooms", "maze", "pusht", "pointmaze"] = "two_rooms"
+    """The task: 'two_rooms' (PLDM / EB-JEPA benchmark), 'maze' (rooms several doors apart, see maze.*), 'pusht'
+    (gym-pusht from pixels, extra [pusht], see pusht.*) or 'pointmaze' (gymnasium-robotics PointMaze from pixels,
+    extra [pointmaze], see pointmaze.*)."""
     fixed_wall: bool = False
     """Two Rooms: use the fixed layout instead of a random wall and door per episode."""
     physics: str = "ebjepa"
@@ -96,6 +101,8 @@ class PlanningEvalConfig:
     """env='pusht': a PushT dataset directory (e.g. a held-out `data generate --env pusht --seed 99`) whose
     trajectories give the episodes, start = state t, goal = state t + pusht.goal_offset (DINO-WM's goals from
     data); empty: fresh exploration trajectories from the seed."""
+    pointmaze: PointMazeConfig = field(default_factory=PointMazeConfig)
+    """The PointMaze task (env='pointmaze'): maze, image size, frame stack, step budget (0: the package's)."""
     planner: str = "mppi"
     """Planner name: 'cem', 'mppi', 'gradient' or 'hierarchical' (see planning.registry)."""
     planner_overrides: dict[str, Any] = field(default_factory=lambda: {"horizon": 10, "num_samples": 64,
@@ -135,11 +142,13 @@ class PlanningEvalConfig:
         for name in ("episodes", "num_envs", "goal_stop_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PlanningEvalConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.env not in ("two_rooms", "maze", "pusht"):
-            raise ValueError(f"PlanningEvalConfig.env must be 'two_rooms', 'maze' or 'pusht', got {self.env!r}")
+        if self.env not in ("two_rooms", "maze", "pusht", "pointmaze"):
+            raise ValueError(f"PlanningEvalConfig.env must be 'two_rooms', 'maze', 'pusht' or 'pointmaze', "
+                             f"got {self.env!r}")
         self.mpc.validate()
         self.maze.validate()
         self.pusht.validate()
+        self.pointmaze.validate()
         TwoRoomsConfig(physics=self.physics, walls=self.walls)  # validates both names
         if not self.critic_weight >= 0:
             raise ValueError(f"PlanningEvalConfig.critic_weight must be >= 0, got {self.critic_weight}")
@@ -218,14 +227,15 @@ class PlanningReport:
         table.add_column("metric")
         table.add_column("value", justify="right")
         steps = "-" if self.mean_steps_to_success is None else f"{self.mean_steps_to_success:.1f}"
+        unit = {"pointmaze": "maze units", "pusht": "tolerances"}.get(self.config.get("env"), "px")
         rows = [
             ("success rate, final (distance after the budget)", f"{self.success_rate:.3f}"),
             ("success rate, first-hit (reached at some step)", f"{self.success_rate_first_hit:.3f}"),
             ("goal-stop threshold (latent energy; 0 = off)", f"{self.goal_energy:.4g}"),
             ("mean surprise (latent energy, predicted vs observed)",
              "-" if self.mean_surprise is None else f"{self.mean_surprise:.4g}"),
-            ("mean final distance (px)", f"{self.mean_final_distance:.2f}"),
-            ("median final distance (px)", f"{self.median_final_distance:.2f}"),
+            (f"mean final distance ({unit})", f"{self.mean_final_distance:.2f}"),
+            (f"median final distance ({unit})", f"{self.median_final_distance:.2f}"),
             ("mean steps to success", steps),
             (f"ms per replan ({self.num_envs} envs)", f"{self.ms_per_replan:.1f}"),
             ("ms per replan per env", f"{self.ms_per_replan_per_env:.2f}"),
@@ -295,6 +305,8 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
         ['env=pusht', 'pusht.image_size=64', 'pusht.action_scale=100.0']
         >>> trained_env_overrides({"name": "maze", "rooms": 4}, ["env=two_rooms"])
         ['env=two_rooms']
+        >>> trained_env_overrides({"name": "pointmaze", "maze": "medium", "image_size": 64, "frame_stack": 2}, [])
+        ['env=pointmaze', 'pointmaze.maze=medium', 'pointmaze.image_size=64', 'pointmaze.frame_stack=2']
         >>> trained_env_overrides({"name": "two_rooms", "fixed_wall": False}, ["physics=ebjepa"])
         ['fixed_wall=false', 'walls=arena', 'physics=ebjepa']
     """
@@ -305,6 +317,9 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
     if env.get("name") == "pusht":  # frames of the size the model was trained on, actions in the same units
         return ["env=pusht", f"pusht.image_size={env['image_size']}", f"pusht.action_scale={env['action_scale']}",
                 *overrides]
+    if env.get("name") == "pointmaze":
+        trained = [f"pointmaze.{k}={env[k]}" for k in ("maze", "image_size", "frame_stack")]
+        return ["env=pointmaze", *trained, *overrides]
     given = {o.split("=", 1)[0] for o in overrides}
     # runs from before the physics option were trained under the strict rule with arena walls
     trained = {"fixed_wall": str(bool(env.get("fixed_wall"))).lower(), "physics": env.get("physics", "strict"),
@@ -369,6 +384,8 @@ def calibration_clips(config: PlanningEvalConfig, *, clips: int = 64, seed: int 
     if config.env == "pusht":
         data = PushTDataConfig(length=9, image_size=config.pusht.image_size, action_scale=config.pusht.action_scale)
         return torch.from_numpy(generate_pusht(clips, data, seed=seed).obs).float() / 255.0
+    if config.env == "pointmaze":
+        return pointmaze_clips(config.pointmaze, clips=clips, seed=seed)
     if config.env == "maze":
         stream = MazeStream(clips, MazeDataConfig(length=9, rooms=config.maze.rooms), seed=seed)
     else:
@@ -377,7 +394,17 @@ def calibration_clips(config: PlanningEvalConfig, *, clips: int = 64, seed: int 
     return stream(0)["obs"]
 
 
-def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes | PushTEpisodes:
+def pointmaze_clips(task: PointMazeConfig, *, clips: int, seed: int) -> Tensor:
+    """Exploration clips of the PointMaze training data's kind, frames stacked like the task's observations:
+    (clips, 9, 3k, S, S) float in [0, 1]."""
+    from jepa_world.data.pointmaze_gen import PointMazeDataConfig, generate, stack_frames
+
+    data = PointMazeDataConfig(maze=task.maze, length=9, image_size=task.image_size)
+    obs = generate(clips, data, generator=torch.Generator().manual_seed(seed)).obs.float().div(255.0)
+    return stack_frames(obs, task.frame_stack)
+
+
+def sample_eval_episodes(config: PlanningEvalConfig) -> Any:
     """The evaluation's episode set: a pure function of (env, seed, task settings, episodes)."""
     generator = torch.Generator().manual_seed(config.seed)
     if config.env == "pusht" and config.pusht_episodes:
@@ -385,6 +412,9 @@ def sample_eval_episodes(config: PlanningEvalConfig) -> Episodes | MazeEpisodes 
         return episodes_from_trajectories(states, config.pusht.goal_offset, config.episodes, generator=generator)
     if config.env == "pusht":
         return sample_pusht_episodes(config.episodes, config.pusht, generator=generator)
+    if config.env == "pointmaze":
+        return sample_pointmaze_episodes(config.episodes, config.pointmaze.maze, generator=generator,
+                                         min_cell_distance=config.pointmaze.min_cell_distance)
     if config.env == "maze":
         return sample_maze_episodes(config.episodes, config.maze, generator=generator)
     return sample_episodes(config.episodes, generator=generator, fixed_wall=config.fixed_wall)
@@ -394,16 +424,17 @@ def make_eval_env(config: PlanningEvalConfig, num_envs: int, *, device: str = "c
     """The batched env of the configured task."""
     if config.env == "pusht":
         return PushTBatch(num_envs, config.pusht, device=device)
+    if config.env == "pointmaze":
+        return PointMazeBatch(num_envs, config.pointmaze, device=device)
     if config.env == "maze":
         return MazeBatch(num_envs, config.maze, device=device)
     return TwoRoomsBatch(num_envs, TwoRoomsConfig(fixed_wall=config.fixed_wall, physics=config.physics,
                                                   walls=config.walls), device=device)
 
 
-def slice_episodes(episodes: Episodes | MazeEpisodes | PushTEpisodes, start: int,
-                   stop: int) -> Episodes | MazeEpisodes | PushTEpisodes:
+def slice_episodes(episodes: Any, start: int, stop: int) -> Any:
     """Episodes start..stop-1 of a set."""
-    if isinstance(episodes, MazeEpisodes | PushTEpisodes):
+    if isinstance(episodes, MazeEpisodes | PushTEpisodes | PointMazeEpisodes):
         return episodes.slice(start, stop)
     return Episodes(episodes.wall_x[start:stop], episodes.door_y[start:stop],
                     episodes.start[start:stop], episodes.goal[start:stop])
@@ -458,6 +489,12 @@ def _eval_mode(world_model: WorldModel):
 # --- pictures ------------------------------------------------------------------------------------
 
 
+def _no_pointmaze_pictures(ep: Any) -> None:
+    """These episode pictures draw Two Rooms / maze layouts (PointMaze summaries: eval/pointmaze_pictures.py)."""
+    if isinstance(ep, PointMazeEpisodes):
+        raise UserError("episode GIFs (plan --gif) are not available for env=pointmaze yet; eval --png is")
+
+
 def _active_plan(result: MPCResult, index: int, t: int) -> Tensor | None:
     """Positions still ahead (L', 2) of the plan in force at step t, or None without recorded plans."""
     if result.planned_paths is None:
@@ -501,6 +538,7 @@ def save_episode_gif(result: MPCResult, index: int, path: str, *, fps: int = 20,
 
 def _render_one(ep: Episodes | MazeEpisodes, i: int, pos: Tensor) -> Tensor:
     """Observation (2, 65, 65) of episode i's layout with the agent at pos (2,)."""
+    _no_pointmaze_pictures(ep)
     if isinstance(ep, MazeEpisodes):
         return maze_render.render(pos[None], ep.doors[i:i + 1])[0]
     return render(pos[None], ep.wall_x[i:i + 1], ep.door_y[i:i + 1])[0]
@@ -508,6 +546,7 @@ def _render_one(ep: Episodes | MazeEpisodes, i: int, pos: Tensor) -> Tensor:
 
 def _walls(ep: Episodes | MazeEpisodes, i: int) -> np.ndarray:
     """Wall channel (65, 65) of episode i."""
+    _no_pointmaze_pictures(ep)
     if isinstance(ep, MazeEpisodes):
         return maze_render.render_walls(ep.doors[i:i + 1])[0].numpy()
     return render_walls(ep.wall_x[i:i + 1], ep.door_y[i:i + 1])[0].numpy()
@@ -539,6 +578,8 @@ def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, ma
     drawn episode, and the mean over all)."""
     from matplotlib.figure import Figure
 
+    if report.config.get("env") == "pointmaze":
+        return save_pointmaze_summary(report, result, path, max_episodes=max_episodes)
     fig = Figure(figsize=(15, 6), layout="constrained")
     axes = fig.subplots(2, 5)
     for k, ax in enumerate(axes[:, :3].flat):
