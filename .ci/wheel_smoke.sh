@@ -41,7 +41,7 @@ tiny() {  # tiny overrides of a preset's family (keys from `jepa-world train --p
     pointmaze-*)  # an optional extra: a tiny dataset when it is installed, else skipped
       "$BIN/python" -c "import gymnasium_robotics, mujoco" 2> /dev/null || { echo SKIP; return 0; }
       "$BIN/jepa-world" data generate --env pointmaze --num 4 --length 5 --out "data-$1" > /dev/null || return 1
-      echo "data.directory=data-$1 $(tiny two-rooms-generic)" ;;
+      echo "data.path=data-$1 $(tiny two-rooms-generic)" ;;
     *-generic) echo "model.encoder.channels=(4,4,4) model.encoder.latent_channels=4 model.predictor.latent_channels=4
       model.predictor.hidden=8 model.frameskip=2 model.predictor.action_dim=4 data.length=5 model.idm_hidden=8
       batch_size=4" ;;

@@ -69,7 +69,7 @@ def dataset(preset: str, tmp_path) -> list[str]:
     from jepa_world.data.pointmaze_shards import build_pointmaze_dataset
 
     out = build_pointmaze_dataset(tmp_path / "pm", num=4, config=PointMazeDataConfig(length=5), progress=False)
-    return [f"data.directory={out}"]
+    return [f"data.path={out}"]
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))

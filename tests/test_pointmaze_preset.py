@@ -29,7 +29,7 @@ def test_train_then_eval_in_pointmaze(tmp_path):
     data = build_pointmaze_dataset(tmp_path / "ds", num=3, config=PointMazeDataConfig(maze="medium", length=13),
                                    progress=False)
     run = tmp_path / "run"
-    r = runner.invoke(app, ["train", "--preset", "pointmaze-generic", "--run-dir", str(run), f"data.directory={data}",
+    r = runner.invoke(app, ["train", "--preset", "pointmaze-generic", "--run-dir", str(run), f"data.path={data}",
                             "train.steps=2", *TINY])
     assert r.exit_code == 0, r.output
     assert "finished at step 2" in r.output
@@ -66,9 +66,9 @@ def summary_png_of_a_pointmaze_evaluation(run, png):
 
 def test_preset_errors_are_one_line(tmp_path):
     r = runner.invoke(app, ["train", "--preset", "pointmaze-generic", "--run-dir", str(tmp_path / "a"), *TINY])
-    assert r.exit_code == 2 and "data.directory=DIR" in r.output
+    assert r.exit_code == 2 and "data.path=DIR" in r.output
     r = runner.invoke(app, ["train", "--preset", "pointmaze-generic", "--run-dir", str(tmp_path / "b"),
-                            "data.directory=x", "data.frame_stack=3", *TINY[:2], *TINY[4:]])
+                            "data.path=x", "data.frame_stack=3", *TINY[:2], *TINY[4:]])
     assert r.exit_code == 2 and "must be 3 x data.frame_stack (9)" in r.output
     r = runner.invoke(app, ["eval", "--oracle", "env=pointmaze"])
     assert r.exit_code == 2 and "no oracle model of PointMaze" in r.output

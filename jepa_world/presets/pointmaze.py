@@ -1,4 +1,4 @@
-"""PointMaze presets: ``jepa-world train --preset pointmaze-generic data.directory=DIR``.
+"""PointMaze presets: ``jepa-world train --preset pointmaze-generic data.path=DIR``.
 
 The generic world model (``methods.spatial_world_model``: conv encoder -> 16 x 8 x 8 latent map, action-field
 conv predictor, frameskip 5, the ``two-rooms-generic`` loss) trained on a PointMaze exploration dataset written
@@ -35,8 +35,8 @@ from jepa_world.train.config import TrainConfig
 class PointMazeWindowsConfig:
     """Where and how a PointMaze run reads its training windows."""
 
-    directory: str = ""
-    """A dataset of ``jepa-world data generate --env pointmaze`` (required: data.directory=DIR)."""
+    path: str = ""
+    """A dataset of ``jepa-world data generate --env pointmaze`` (required: data.path=DIR)."""
     length: int = 21
     """Frames per training window: 1 + T * frameskip (21 = 4 model steps of 5 env steps)."""
     frame_stack: int = 1
@@ -95,15 +95,15 @@ def pointmaze_generic_config() -> PointMazeRunConfig:
 def build_pointmaze_run(cfg: PointMazeRunConfig) -> RunSpec:
     """config -> RunSpec: windows from the dataset, the seeded generic model (input statistics measured)."""
     cfg.validate()
-    if not cfg.data.directory:
-        raise UserError("pointmaze-generic needs a dataset: data.directory=DIR (from `jepa-world data generate "
+    if not cfg.data.path:
+        raise UserError("pointmaze-generic needs a dataset: data.path=DIR (from `jepa-world data generate "
                         "--env pointmaze --out DIR`)")
-    meta = read_meta(cfg.data.directory)
+    meta = read_meta(cfg.data.path)
     size = meta.get("config", {}).get("image_size")
     if size != cfg.model.encoder.image_size:
         raise UserError(f"the dataset's frames are {size} px, model.encoder.image_size is "
                         f"{cfg.model.encoder.image_size}")
-    windows = PointMazeWindows(cfg.data.directory, cfg.batch_size, length=cfg.data.length,
+    windows = PointMazeWindows(cfg.data.path, cfg.batch_size, length=cfg.data.length,
                                frame_stack=cfg.data.frame_stack, seed=cfg.data_seed)
     model_cfg = _with_input_stats(cfg.model, cfg.data, seed=cfg.data_seed)
     torch.manual_seed(cfg.model_seed)
@@ -119,7 +119,7 @@ def _with_input_stats(model: SpatialWorldModelConfig, data: PointMazeWindowsConf
     enc = model.encoder
     if enc.input_mean and enc.input_std:
         return model
-    obs = PointMazeWindows(data.directory, 64, length=data.length, frame_stack=data.frame_stack,
+    obs = PointMazeWindows(data.path, 64, length=data.length, frame_stack=data.frame_stack,
                            seed=seed + 7919)(0)["obs"]  # (64, L, 3k, S, S)
     mean = tuple(round(float(v), 4) for v in obs.mean(dim=(0, 1, 3, 4)))
     std = tuple(round(float(v), 4) for v in obs.std(dim=(0, 1, 3, 4)).clamp_min(1e-4))
@@ -128,4 +128,4 @@ def _with_input_stats(model: SpatialWorldModelConfig, data: PointMazeWindowsConf
 
 register_preset(Preset("pointmaze-generic", config=pointmaze_generic_config, build=build_pointmaze_run,
                        help="generic JEPA world model (conv spatial latent, frameskip 5) on a PointMaze dataset "
-                            "(data.directory=DIR; extra jepa-world[pointmaze])"))
+                            "(data.path=DIR; extra jepa-world[pointmaze])"))

@@ -1,7 +1,7 @@
 """N PushT goal-reaching episodes through gym-pusht, stepped together (the evaluator's ``GoalEnv``).
 
 The env holds N of the package's own envs and steps them one after the other (gymnasium's
-``SyncVectorEnv`` is the same Python loop; see docs/benchmarks-pusht.md for the timings). Observations
+``SyncVectorEnv`` is the same Python loop; see docs/benchmarks.md for the timings). Observations
 are the package's drawing of each env, without its fixed green goal region by default
 (:mod:`jepa_world.envs.pusht.render`), as float (N, 3, S, S) in [0, 1]; the goal observation is the
 same drawing of the goal state.
