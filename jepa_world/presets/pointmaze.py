@@ -27,7 +27,7 @@ from jepa_world.errors import UserError
 from jepa_world.methods.spatial_world_model import SpatialWorldModel, SpatialWorldModelConfig
 from jepa_world.nn.spatial_encoder import SpatialEncoderConfig
 from jepa_world.presets import Preset, RunSpec, register_preset
-from jepa_world.presets.world_model import KIND
+from jepa_world.presets.world_model import KIND, SpatialRunConfig
 from jepa_world.train.config import TrainConfig
 
 
@@ -50,32 +50,17 @@ class PointMazeWindowsConfig:
 
 
 @dataclass
-class PointMazeRunConfig:
+class PointMazeRunConfig(SpatialRunConfig):
     """A generic world-model training run on a PointMaze exploration dataset."""
 
-    model: SpatialWorldModelConfig = field(default_factory=SpatialWorldModelConfig)
-    """Convolutional spatial encoder and predictor, loss, frameskip."""
-    data: PointMazeWindowsConfig = field(default_factory=PointMazeWindowsConfig)
+    data: PointMazeWindowsConfig = field(default_factory=PointMazeWindowsConfig)  # type: ignore[assignment]
     """The dataset and the windows cut from it."""
     batch_size: int = 64
     """Trajectory windows per step (each of data.length frames)."""
-    data_seed: int = 0
-    """Seed of the window draws: batch k is a pure function of (data_seed, k)."""
-    model_seed: int = 0
-    """Seed of the weight initialisation."""
-    train: TrainConfig = field(default_factory=TrainConfig)
-    """Optimisation, schedule, budget, logging."""
 
     def validate(self) -> None:
-        """Raise ValueError naming the first bad field."""
-        self.model.validate()
-        self.data.validate()
-        self.train.validate()
-        if self.batch_size < 2:
-            raise ValueError(f"batch_size must be >= 2 (VICReg statistics need a batch), got {self.batch_size}")
-        if (self.data.length - 1) % self.model.frameskip:
-            raise ValueError(f"data.length - 1 ({self.data.length - 1}) must be a multiple of model.frameskip "
-                             f"({self.model.frameskip})")
+        """Raise ValueError naming the first bad field (frames stacked on channels, 2-D force chunks)."""
+        super().validate()
         if self.model.encoder.in_channels != 3 * self.data.frame_stack:
             raise ValueError(f"model.encoder.in_channels ({self.model.encoder.in_channels}) must be 3 x "
                              f"data.frame_stack ({3 * self.data.frame_stack})")
