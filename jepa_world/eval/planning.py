@@ -593,7 +593,7 @@ def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, ma
     pusht = report.config.get("env") == "pusht"  # DINO-WM's normalised distance, success below 1
     axes[0, 3].axvline(report.config["pusht"]["success_radius"] if pusht else geo.SUCCESS_RADIUS, color="k",
                        ls="--", lw=1)
-    axes[0, 3].set(xlabel="final distance (px)", ylabel="episodes")
+    axes[0, 3].set(xlabel="final distance (tolerances)" if pusht else "final distance (px)", ylabel="episodes")
     first = np.asarray(report.steps_to_success, dtype=float)
     t = np.arange(result.distances.shape[1])
     reached = ((first >= 0)[:, None] & (first[:, None] <= t)).mean(0)  # (S + 1,)
