@@ -56,7 +56,7 @@ from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsCon
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
 from jepa_world.errors import UserError
 from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
-from jepa_world.eval.pointmaze_pictures import save_pointmaze_summary
+from jepa_world.eval.pointmaze_pictures import pointmaze_episode_drawer
 from jepa_world.eval.protocols import PROTOCOL_LABELS
 from jepa_world.planning.blurred_cost import BlurredCost, SpatialLatent
 from jepa_world.planning.chunked import ChunkedWorldModel
@@ -218,6 +218,11 @@ class PlanningReport:
         """Everything but ``results``, JSON-able."""
         return {k: v for k, v in vars(self).items() if k != "results"}
 
+    @property
+    def distance_unit(self) -> str:
+        """What the distances measure: px (Two Rooms, maze), maze units (PointMaze), tolerances (PushT)."""
+        return {"pointmaze": "maze units", "pusht": "tolerances"}.get(self.config.get("env"), "px")
+
     def table(self) -> str:
         """A two-column text table of the summary numbers (for the CLI)."""
         from rich.console import Console
@@ -227,7 +232,7 @@ class PlanningReport:
         table.add_column("metric")
         table.add_column("value", justify="right")
         steps = "-" if self.mean_steps_to_success is None else f"{self.mean_steps_to_success:.1f}"
-        unit = {"pointmaze": "maze units", "pusht": "tolerances"}.get(self.config.get("env"), "px")
+        unit = self.distance_unit
         rows = [
             ("success rate, final (distance after the budget)", f"{self.success_rate:.3f}"),
             ("success rate, first-hit (reached at some step)", f"{self.success_rate_first_hit:.3f}"),
@@ -578,33 +583,38 @@ def save_summary_png(report: PlanningReport, result: MPCResult, path: str, *, ma
     drawn episode, and the mean over all)."""
     from matplotlib.figure import Figure
 
-    if report.config.get("env") == "pointmaze":
-        return save_pointmaze_summary(report, result, path, max_episodes=max_episodes)
+    env = report.config.get("env")
+    draw = pointmaze_episode_drawer(report) if env == "pointmaze" else _draw_two_rooms_episode
     fig = Figure(figsize=(15, 6), layout="constrained")
     axes = fig.subplots(2, 5)
     for k, ax in enumerate(axes[:, :3].flat):
         if k < min(max_episodes, result.num_envs):
-            _draw_episode(ax, result, k)
-            _draw_subgoals(ax, result, k)
+            draw(ax, result, k)
         else:
             ax.axis("off")
     final = np.asarray(report.final_distance)
     axes[0, 3].hist(final, bins=30)
-    pusht = report.config.get("env") == "pusht"  # DINO-WM's normalised distance, success below 1
-    axes[0, 3].axvline(report.config["pusht"]["success_radius"] if pusht else geo.SUCCESS_RADIUS, color="k",
-                       ls="--", lw=1)
-    axes[0, 3].set(xlabel="final distance (tolerances)" if pusht else "final distance (px)", ylabel="episodes")
+    radius = report.config[env]["success_radius"] if env in ("pusht", "pointmaze") else geo.SUCCESS_RADIUS
+    axes[0, 3].axvline(radius, color="k", ls="--", lw=1)
+    axes[0, 3].set(xlabel=f"final distance ({report.distance_unit})", ylabel="episodes")
     first = np.asarray(report.steps_to_success, dtype=float)
     t = np.arange(result.distances.shape[1])
     reached = ((first >= 0)[:, None] & (first[:, None] <= t)).mean(0)  # (S + 1,)
     axes[1, 3].plot(t, reached)
     axes[1, 3].set(xlabel="step", ylabel="reached goal radius", ylim=(0, 1))
     _draw_surprise(axes[:, 4], report, result, max_episodes)
-    fig.suptitle(f"{report.planner}: success {report.success_rate:.0%} (final), {report.success_rate_first_hit:.0%} "
-                 f"(first hit) over {report.episodes} episodes, "
+    where = f"PointMaze {report.config['pointmaze']['maze']}, " if env == "pointmaze" else ""
+    fig.suptitle(f"{where}{report.planner}: success {report.success_rate:.0%} (final), "
+                 f"{report.success_rate_first_hit:.0%} (first hit) over {report.episodes} episodes, "
                  f"{report.ms_per_replan:.0f} ms/replan ({report.num_envs} envs)")
     fig.savefig(path, dpi=80)
 
+
+
+def _draw_two_rooms_episode(ax: Any, result: MPCResult, i: int) -> None:
+    """Episode i of a Two Rooms / maze / PushT evaluation, with a hierarchical planner's decoded subgoals."""
+    _draw_episode(ax, result, i)
+    _draw_subgoals(ax, result, i)
 
 
 def _draw_surprise(axes: Any, report: PlanningReport, result: MPCResult, max_episodes: int) -> None:

@@ -1,4 +1,4 @@
-"""Pictures of a PointMaze planning evaluation: executed paths on the maze map, final distances, goal reached.
+"""A PointMaze episode on its maze map: the episode panels of the summary PNG of eval/planning.py.
 
 Positions are the evaluator's (maze units); the map is the package's, drawn so that maze coordinates are the
 axes' coordinates (``imshow`` with the maze's extent), so paths, starts and goals are plotted as they are.
@@ -6,37 +6,20 @@ axes' coordinates (``imshow`` with the maze's extent), so paths, starts and goal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 
-def save_pointmaze_summary(report: Any, result: Any, path: str, *, max_episodes: int = 6) -> None:
-    """PNG: the first episodes of ``result`` (green = success under 'final', red = failure), the histogram of
-    all final distances and the fraction of episodes that reached the goal radius by each step."""
-    from matplotlib.figure import Figure
-
+def pointmaze_episode_drawer(report: Any) -> Callable[[Any, Any, int], None]:
+    """``draw(ax, result, i)``: episode i of a PointMaze evaluation on its maze map (for the summary PNG of
+    eval/planning.py)."""
     from jepa_world.envs.pointmaze.layout import maze_map
 
     task = report.config["pointmaze"]
     grid = np.array([[c == 1 for c in row] for row in maze_map(task["maze"])], dtype=float)  # (rows, cols)
-    fig = Figure(figsize=(12, 6), layout="constrained")
-    axes = fig.subplots(2, 4)
-    for k, ax in enumerate(axes[:, :3].flat):
-        if k < min(max_episodes, result.num_envs):
-            _draw_episode(ax, result, k, grid, task["success_radius"])
-        else:
-            ax.axis("off")
-    axes[0, 3].hist(np.asarray(report.final_distance), bins=30)
-    axes[0, 3].axvline(task["success_radius"], color="k", ls="--", lw=1)
-    axes[0, 3].set(xlabel="final distance (maze units)", ylabel="episodes")
-    first = np.asarray(report.steps_to_success, dtype=float)
-    t = np.arange(result.distances.shape[1])
-    axes[1, 3].plot(t, ((first >= 0)[:, None] & (first[:, None] <= t)).mean(0))
-    axes[1, 3].set(xlabel="step", ylabel="reached goal radius", ylim=(0, 1))
-    fig.suptitle(f"PointMaze {task['maze']}, {report.planner}: success {report.success_rate:.0%} (final), "
-                 f"{report.success_rate_first_hit:.0%} (first hit) over {report.episodes} episodes")
-    fig.savefig(path, dpi=80)
+    return lambda ax, result, i: _draw_episode(ax, result, i, grid, task["success_radius"])
 
 
 def _draw_episode(ax: Any, result: Any, i: int, grid: np.ndarray, radius: float) -> None:
