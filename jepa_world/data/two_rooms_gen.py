@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from jepa_world.config import added_field
 from jepa_world.data.sampling import truncated_normal, von_mises
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.two_rooms_physics import apply_action, check_physics
@@ -48,8 +49,12 @@ class TwoRoomsDataConfig:
     """Collision rule, as the env's ``TwoRoomsConfig.physics``: 'ebjepa' or 'strict'."""
     walls: str = "ebjepa"
     """Wall pixels drawn, as the env's ``TwoRoomsConfig.walls``: 'ebjepa' or 'arena'."""
+    doors: str = added_field("all", absent="all")
+    """Door rows of the random layouts (envs.two_rooms_geometry.DOOR_SPLITS): 'all', or 'low' / 'high' (disjoint
+    halves) to hold the other half's layouts out of training."""
 
     def validate(self) -> None:
+        geo.check_doors(self.doors)
         check_physics(self.physics)
         check_walls(self.walls)
         if self.length < 2:
@@ -118,7 +123,7 @@ def generate(n: int, config: TwoRoomsDataConfig, *, generator: torch.Generator,
     if n < 1:
         raise ValueError(f"number of trajectories must be >= 1, got {n}")
     horizon = config.length - 1
-    wall_x, door_y = geo.sample_layouts(n, generator=generator, fixed=config.fixed_wall)
+    wall_x, door_y = geo.sample_layouts(n, generator=generator, fixed=config.fixed_wall, doors=config.doors)
     side = (torch.rand(n, generator=generator) < 0.5).long()
     steered = torch.rand(n, generator=generator) < config.door_prob
     free_start = geo.sample_in_room(n, side, wall_x, generator=generator)

@@ -53,9 +53,9 @@ class Episodes:
     goal: Tensor
 
 
-def sample_episodes(n: int, *, generator: torch.Generator, fixed_wall: bool = False) -> Episodes:
-    """N episodes with start and goal in opposite rooms."""
-    wall_x, door_y = geo.sample_layouts(n, generator=generator, fixed=fixed_wall)
+def sample_episodes(n: int, *, generator: torch.Generator, fixed_wall: bool = False, doors: str = "all") -> Episodes:
+    """N episodes with start and goal in opposite rooms; random layouts' door rows from the ``doors`` split."""
+    wall_x, door_y = geo.sample_layouts(n, generator=generator, fixed=fixed_wall, doors=doors)
     start_room = (torch.rand(n, generator=generator) < 0.5).long()
     start = geo.sample_in_room(n, start_room, wall_x, generator=generator)
     goal = geo.sample_in_room(n, 1 - start_room, wall_x, generator=generator)

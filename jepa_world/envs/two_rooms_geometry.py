@@ -45,6 +45,9 @@ WALL_X_RANGE = (20, 44)
 """Inclusive range of the middle wall's centre column in random layouts."""
 DOOR_Y_RANGE = (10, 54)
 """Inclusive range of the door's centre row in random layouts."""
+DOOR_SPLITS = {"all": DOOR_Y_RANGE, "low": (10, 31), "high": (32, 54)}
+"""Named inclusive ranges of door rows: 'all' (the benchmark's), or the two disjoint halves 'low' / 'high' for
+generalisation to layouts held out from training (train on one half, evaluate on the other)."""
 FIXED_LAYOUT = (32, 18)
 """(wall_x, door_y) of the fixed layout (``fixed_wall=True``)."""
 MAX_ACTION_NORM = 2.45
@@ -57,14 +60,24 @@ AGENT_SIGMA = 1.3
 """Standard deviation (px) of the agent's Gaussian blob."""
 
 
-def sample_layouts(n: int, *, generator: torch.Generator, fixed: bool = False) -> tuple[Tensor, Tensor]:
-    """Random layouts: wall_x (n,) and door_y (n,) as int64, uniform over the 25 x 45 grid."""
+def sample_layouts(n: int, *, generator: torch.Generator, fixed: bool = False, doors: str = "all"
+                   ) -> tuple[Tensor, Tensor]:
+    """Random layouts: wall_x (n,) and door_y (n,) as int64, uniform over the 25 wall columns x the door rows of
+    ``doors`` (a key of :data:`DOOR_SPLITS`; 'all' = 45 rows)."""
+    check_doors(doors)
     if fixed:
         return (torch.full((n,), FIXED_LAYOUT[0], dtype=torch.long),
                 torch.full((n,), FIXED_LAYOUT[1], dtype=torch.long))
     wall_x = torch.randint(WALL_X_RANGE[0], WALL_X_RANGE[1] + 1, (n,), generator=generator)
-    door_y = torch.randint(DOOR_Y_RANGE[0], DOOR_Y_RANGE[1] + 1, (n,), generator=generator)
+    lo, hi = DOOR_SPLITS[doors]
+    door_y = torch.randint(lo, hi + 1, (n,), generator=generator)
     return wall_x, door_y
+
+
+def check_doors(doors: str) -> None:
+    """ValueError unless ``doors`` names a door split of :data:`DOOR_SPLITS`."""
+    if doors not in DOOR_SPLITS:
+        raise ValueError(f"doors must be one of {sorted(DOOR_SPLITS)}, got {doors!r}")
 
 
 def free_rectangles(wall_x: Tensor, door_y: Tensor) -> tuple[Tensor, Tensor]:

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from jepa_world.config import to_dict
+from jepa_world.config import added_field, to_dict
 from jepa_world.data.maze_gen import MazeDataConfig
 from jepa_world.data.maze_stream import MazeStream
 from jepa_world.data.pusht_gen import PushTDataConfig
@@ -93,6 +93,9 @@ class PlanningEvalConfig:
     """Two Rooms collision rule: 'ebjepa' (EB-JEPA's, comparable with published numbers) or 'strict'."""
     walls: str = "ebjepa"
     """Two Rooms wall pixels: 'ebjepa' or 'arena' (use the model's training ones: ``eval`` reads them from the run)."""
+    doors: str = added_field("all", absent="all")
+    """Two Rooms random layouts' door rows: 'all', 'low' or 'high' (envs.two_rooms_geometry.DOOR_SPLITS); evaluate
+    a model trained on ``data.doors=low`` with ``doors=high`` to test layouts it never saw."""
     maze: MazeConfig = field(default_factory=MazeConfig)
     """The maze task (env='maze'): rooms per side, extra doors, minimum door distance, step budget."""
     pusht: PushTConfig = field(default_factory=PushTConfig)
@@ -150,6 +153,7 @@ class PlanningEvalConfig:
         self.pusht.validate()
         self.pointmaze.validate()
         TwoRoomsConfig(physics=self.physics, walls=self.walls)  # validates both names
+        geo.check_doors(self.doors)
         if not self.critic_weight >= 0:
             raise ValueError(f"PlanningEvalConfig.critic_weight must be >= 0, got {self.critic_weight}")
         make_cost(self.cost, reduce=self.reduce, discount=self.discount, path_weight=self.path_weight,
@@ -422,7 +426,7 @@ def sample_eval_episodes(config: PlanningEvalConfig) -> Any:
                                          min_cell_distance=config.pointmaze.min_cell_distance)
     if config.env == "maze":
         return sample_maze_episodes(config.episodes, config.maze, generator=generator)
-    return sample_episodes(config.episodes, generator=generator, fixed_wall=config.fixed_wall)
+    return sample_episodes(config.episodes, generator=generator, fixed_wall=config.fixed_wall, doors=config.doors)
 
 
 def make_eval_env(config: PlanningEvalConfig, num_envs: int, *, device: str = "cpu") -> GoalEnv:
