@@ -31,10 +31,10 @@ from jepa_world.runs.load import load_method
 def oracle_of(cfg):
     """The true-dynamics model of the configured environment."""
     if cfg.env == "maze":
-        from jepa_world.methods.maze_oracle import MazeOracle
+        from jepa_world.envs.maze.oracle import MazeOracle
 
         return MazeOracle(cfg.maze.rooms)
-    from jepa_world.methods.oracle import TwoRoomsOracle
+    from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
 
     return TwoRoomsOracle(physics=cfg.physics)
 

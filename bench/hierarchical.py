@@ -13,7 +13,7 @@ The hierarchical planner runs at its measured defaults (planning/hierarchical.py
 the project's default (MPPI, 10 macro-actions of 10 steps, replan every 10 steps) and, unless
 --no-match, gets at least the hierarchical planner's planning time: its samples are scaled by the
 time ratio until its planning seconds per episode are no lower (every flat run is reported). Reports success overall,
-by door distance and by step budget, steps to success against the shortest path (envs/maze_paths.py),
+by door distance and by step budget, steps to success against the shortest path (envs/maze/paths.py),
 SPL (success weighted by shortest / taken steps) and planning seconds per episode, checks the
 issue's bars and prints one JSON object on its last line.
 """
@@ -30,10 +30,10 @@ from pathlib import Path
 import torch
 
 from jepa_world.config import apply_overrides
-from jepa_world.envs.maze_batch import MazeConfig
-from jepa_world.envs.maze_paths import shortest_steps
+from jepa_world.envs.maze.batch import MazeConfig
+from jepa_world.envs.maze.oracle import MazeOracle
+from jepa_world.envs.maze.paths import shortest_steps
 from jepa_world.eval.planning import PlanningReport, default_eval_config, evaluate_planning, save_paths_png
-from jepa_world.methods.maze_oracle import MazeOracle
 
 BUDGETS = (40, 60, 80, 100, 120, 150, 200)
 MAX_TRIES = 4

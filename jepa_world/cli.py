@@ -278,11 +278,11 @@ def _oracle(cfg):
     if cfg.env == "pointmaze":
         raise UserError("there is no oracle model of PointMaze (its dynamics are MuJoCo's); plan with a trained run")
     if cfg.env == "maze":
-        from jepa_world.methods.maze_oracle import MazeOracle
+        from jepa_world.envs.maze.oracle import MazeOracle
 
         model = MazeOracle(cfg.maze.rooms)
         return model, model.probe
-    from jepa_world.methods.oracle import TwoRoomsOracle
+    from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
 
     model = TwoRoomsOracle(physics=cfg.physics)
     return model, model.probe

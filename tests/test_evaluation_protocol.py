@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, TwoRoomsConfig, sample_episodes
+from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
 from jepa_world.eval.episodes import run_mpc
 from jepa_world.eval.planning import PlanningEvalConfig, evaluate_planning
 from jepa_world.eval.protocols import PROTOCOLS, final_success, first_hit_step, first_hit_success
-from jepa_world.methods.oracle import TwoRoomsOracle
 from jepa_world.planning.chunked import ChunkedWorldModel
 from jepa_world.planning.costs import goal_distance_cost
 from jepa_world.planning.mpc import MPCAgent, MPCConfig

@@ -5,9 +5,9 @@ import torch
 
 from jepa_world.data.maze_gen import MazeDataConfig, generate
 from jepa_world.data.maze_stream import MazeStream
-from jepa_world.envs import maze_geometry as geo
-from jepa_world.envs.maze_layout import maze_grid, room_distances
-from jepa_world.envs.maze_render import render_trajectories
+from jepa_world.envs.maze import geometry as geo
+from jepa_world.envs.maze.layout import maze_grid, room_distances
+from jepa_world.envs.maze.render import render_trajectories
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 import jepa_world.envs  # noqa: F401  (registers the envs)
 from jepa_world.envs import MAZE_ENV_ID, MazeBatch, MazeConfig
-from jepa_world.envs import maze_geometry as geo
 from jepa_world.envs.free_space import last_free_point
-from jepa_world.envs.maze_batch import sample_episodes
-from jepa_world.envs.maze_layout import maze_grid, room_distances, sample_layouts, spanning_tree
-from jepa_world.envs.maze_render import render, render_walls
+from jepa_world.envs.maze import geometry as geo
+from jepa_world.envs.maze.batch import sample_episodes
+from jepa_world.envs.maze.layout import maze_grid, room_distances, sample_layouts, spanning_tree
+from jepa_world.envs.maze.oracle import MazeOracle
+from jepa_world.envs.maze.render import render, render_walls
 from jepa_world.envs.two_rooms_geometry import clip_action_norm
-from jepa_world.methods.maze_oracle import MazeOracle
 
 
 def wall_pixels(doors: list[int], n: int) -> np.ndarray:

@@ -1,14 +1,14 @@
-"""Shortest paths in the maze (envs/maze_paths.py): closed forms in open rooms and a reference Dijkstra."""
+"""Shortest paths in the maze (envs/maze/paths.py): closed forms in open rooms and a reference Dijkstra."""
 
 import heapq
 import math
 
 import torch
 
-from jepa_world.envs.maze_batch import MazeConfig, sample_episodes
-from jepa_world.envs.maze_geometry import is_free
-from jepa_world.envs.maze_layout import maze_grid, sample_layouts
-from jepa_world.envs.maze_paths import free_lattice, shortest_path_length, shortest_steps
+from jepa_world.envs.maze.batch import MazeConfig, sample_episodes
+from jepa_world.envs.maze.geometry import is_free
+from jepa_world.envs.maze.layout import maze_grid, sample_layouts
+from jepa_world.envs.maze.paths import free_lattice, shortest_path_length, shortest_steps
 from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, SIZE
 
 

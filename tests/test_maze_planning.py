@@ -9,7 +9,8 @@ from torch import Tensor
 from typer.testing import CliRunner
 
 from jepa_world.cli import app
-from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, sample_episodes
+from jepa_world.envs.maze.batch import MazeBatch, MazeConfig, sample_episodes
+from jepa_world.envs.maze.oracle import MazeOracle
 from jepa_world.eval.episodes import run_mpc
 from jepa_world.eval.planning import (
     PlanningEvalConfig,
@@ -19,7 +20,6 @@ from jepa_world.eval.planning import (
     save_paths_png,
     save_summary_png,
 )
-from jepa_world.methods.maze_oracle import MazeOracle
 from jepa_world.planning.costs import goal_distance_cost
 from jepa_world.planning.high_level import HeldActionModel
 from jepa_world.planning.mpc import MPCConfig

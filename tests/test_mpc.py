@@ -11,6 +11,7 @@ from torch import Tensor
 
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, TwoRoomsConfig, sample_episodes
+from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
 from jepa_world.envs.two_rooms_render import render, render_trajectories
 from jepa_world.eval.episodes import run_mpc
 from jepa_world.eval.planning import (
@@ -19,7 +20,6 @@ from jepa_world.eval.planning import (
     save_episode_gif,
     save_summary_png,
 )
-from jepa_world.methods.oracle import TwoRoomsOracle
 from jepa_world.planning.actions import shift_warm_start
 from jepa_world.planning.chunked import ChunkedWorldModel
 from jepa_world.planning.costs import goal_distance_cost

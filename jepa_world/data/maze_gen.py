@@ -1,12 +1,12 @@
 """The maze offline training distribution: short random walks, vectorised over trajectories.
 
-Per trajectory: one random layout (:func:`jepa_world.envs.maze_layout.sample_layouts`); the same
+Per trajectory: one random layout (:func:`jepa_world.envs.maze.layout.sample_layouts`); the same
 heading random walk as Two Rooms (heading change per step ~ von Mises(0, kappa), step length ~
 Normal(1.0, 0.4) truncated to [0.2, 1.8]); with probability ``door_prob`` the trajectory starts
 1.5-6 px in front of a random open door (within +-45 degrees of its axis) and is steered through
 it (its heading aims at a point 6 px beyond the door, plus the same von Mises noise) until it has
 left its start room; the others start uniformly in a random room. Motion uses the environment's
-collision rule (:func:`jepa_world.envs.maze_geometry.move`).
+collision rule (:func:`jepa_world.envs.maze.geometry.move`).
 
 Trajectories are short (17 frames, at most 28.8 px of travel): they cross at most a door or two
 and never contain a path between rooms 3 doors apart, the maze episodes' minimum.
@@ -27,8 +27,8 @@ import torch
 from torch import Tensor
 
 from jepa_world.data.sampling import truncated_normal, von_mises
-from jepa_world.envs import maze_geometry as geo
-from jepa_world.envs.maze_layout import MazeGrid, maze_grid, sample_layouts
+from jepa_world.envs.maze import geometry as geo
+from jepa_world.envs.maze.layout import MazeGrid, maze_grid, sample_layouts
 from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, START_MARGIN, WALL_HALF
 
 

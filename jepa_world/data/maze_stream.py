@@ -18,7 +18,7 @@ from torch import Tensor
 
 from jepa_world.data.maze_gen import MazeDataConfig, generate
 from jepa_world.data.sharding import StreamShard
-from jepa_world.envs.maze_render import render_trajectories
+from jepa_world.envs.maze.render import render_trajectories
 
 
 class MazeStream:

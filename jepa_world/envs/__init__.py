@@ -2,7 +2,7 @@
 (``jepa_world.gym_registration``: single envs and vector envs over the batched cores)."""
 
 from jepa_world.envs.maze import MazeEnv
-from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, MazeEpisodes
+from jepa_world.envs.maze.batch import MazeBatch, MazeConfig, MazeEpisodes
 from jepa_world.envs.two_rooms import TwoRoomsEnv
 from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
 from jepa_world.envs.vector import MazeVectorEnv, TwoRoomsVectorEnv

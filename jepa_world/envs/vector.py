@@ -31,7 +31,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from jepa_world.envs.maze_batch import MazeBatch, MazeConfig
+from jepa_world.envs.maze.batch import MazeBatch, MazeConfig
 from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, TwoRoomsConfig
 from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, SIZE
 from jepa_world.envs.two_rooms_render import to_rgb

@@ -4,7 +4,7 @@
 :func:`~jepa_world.eval.episodes.run_mpc` and summarises them in a :class:`PlanningReport`. The
 episode set is a pure function of ``(seed, fixed_wall, episodes)``: every episode is sampled up
 front and the batches are slices, so ``num_envs`` changes the speed, never the task. ``env="maze"``
-runs the long-horizon maze task instead (:mod:`jepa_world.envs.maze_batch`, settings in ``maze``).
+runs the long-horizon maze task instead (:mod:`jepa_world.envs.maze.batch`, settings in ``maze``).
 
 The agent acts for the whole step budget (it is never told it has arrived) and every episode is scored
 under both protocols of :mod:`jepa_world.eval.protocols`: ``success_rate`` is protocol 'final' (EB-JEPA,
@@ -12,7 +12,7 @@ PLDM: distance after the budget), ``success_rate_first_hit`` protocol 'first-hit
 the history of the defaults live in docs/world_model.md and docs/evaluation.md.
 
 Examples:
-    >>> from jepa_world.methods.oracle import TwoRoomsOracle
+    >>> from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
     >>> from jepa_world.planning.mpc import MPCConfig
     >>> fast = {"horizon": 10, "num_samples": 32, "iterations": 1}
     >>> cfg = PlanningEvalConfig(episodes=2, num_envs=2, planner_overrides=fast,
@@ -44,10 +44,10 @@ from jepa_world.data.pusht_gen import generate as generate_pusht
 from jepa_world.data.pusht_stream import load_pusht_states
 from jepa_world.data.stream import TwoRoomsStream
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
-from jepa_world.envs import maze_render
 from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.maze_batch import MazeBatch, MazeConfig, MazeEpisodes
-from jepa_world.envs.maze_batch import sample_episodes as sample_maze_episodes
+from jepa_world.envs.maze import render as maze_render
+from jepa_world.envs.maze.batch import MazeBatch, MazeConfig, MazeEpisodes
+from jepa_world.envs.maze.batch import sample_episodes as sample_maze_episodes
 from jepa_world.envs.pointmaze import PointMazeBatch, PointMazeConfig, PointMazeEpisodes
 from jepa_world.envs.pointmaze import sample_episodes as sample_pointmaze_episodes
 from jepa_world.envs.pusht.batch import PushTBatch, PushTConfig, PushTEpisodes, episodes_from_trajectories

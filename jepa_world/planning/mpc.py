@@ -34,7 +34,7 @@ Two optional behaviours, both decided from the agent's own latents:
 Examples:
     >>> import torch
     >>> from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, sample_episodes
-    >>> from jepa_world.methods.oracle import TwoRoomsOracle
+    >>> from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
     >>> from jepa_world.planning.chunked import ChunkedWorldModel
     >>> from jepa_world.planning.costs import goal_distance_cost
     >>> from jepa_world.planning.registry import make_planner

@@ -70,7 +70,7 @@ def render_frames(env: str, n: int, *, generator: torch.Generator) -> tuple[Tens
         obs = render_trajectories(pos, traj.wall_x, traj.door_y, walls=traj.walls)  # (N, F, 2, 65, 65)
     else:
         from jepa_world.data.maze_gen import MazeDataConfig, generate
-        from jepa_world.envs.maze_render import render_trajectories
+        from jepa_world.envs.maze.render import render_trajectories
 
         traj = generate(trajectories, MazeDataConfig(length=length), generator=generator)
         pos = traj.positions[:, keep]

@@ -2,14 +2,14 @@
 
 ``MazeOracle`` encodes an observation (B, 2, 65, 65) into ``z = (x, y, door_1, ..., door_E)`` (px):
 the agent's centre (x = column, y = row) and the layout (per wall slot the door's centre along the
-wall, 0 where solid; :mod:`jepa_world.envs.maze_layout`), and steps it with
-:func:`jepa_world.envs.maze_geometry.move`. A planner over it is limited only by its search: the
+wall, 0 where solid; :mod:`jepa_world.envs.maze.layout`), and steps it with
+:func:`jepa_world.envs.maze.geometry.move`. A planner over it is limited only by its search: the
 upper bound for learned models and an exact model for tests. Goal and observation share a layout,
 so the door dims add nothing to a goal distance.
 
 Examples:
     >>> import torch
-    >>> from jepa_world.envs.maze_render import render
+    >>> from jepa_world.envs.maze.render import render
     >>> doors = torch.zeros(1, 12, dtype=torch.long)
     >>> doors[0, 0] = 13
     >>> oracle = MazeOracle(rooms=3)
@@ -26,11 +26,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from jepa_world.envs import maze_geometry as geo
-from jepa_world.envs.maze_layout import MazeGrid, maze_grid
+from jepa_world.envs.maze import geometry as geo
+from jepa_world.envs.maze.layout import MazeGrid, maze_grid
 from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, clip_action_norm
-from jepa_world.methods.oracle import agent_position
-from jepa_world.nn.rollout import unroll
+from jepa_world.envs.two_rooms_oracle import agent_position
 
 
 def _slot_pixels(grid: MazeGrid) -> tuple[Tensor, Tensor, Tensor]:
@@ -96,7 +95,11 @@ class MazeOracle:
 
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
         """z0 (B, D), actions (B, T, 2) -> (B, T, D): the state after each action (z0 excluded)."""
-        return unroll(self.step, z0, actions)
+        z, states = z0, []
+        for t in range(actions.shape[1]):
+            z = self.step(z, actions[:, t])
+            states.append(z)
+        return torch.stack(states, dim=1)
 
     @staticmethod
     def probe(z: Tensor) -> Tensor:

@@ -1,6 +1,6 @@
 """Shortest paths in a maze: how many steps an episode needs at least (for step budgets and path efficiency).
 
-The agent's centre moves in free space (:func:`~jepa_world.envs.maze_geometry.is_free`) by at most
+The agent's centre moves in free space (:func:`~jepa_world.envs.maze.geometry.is_free`) by at most
 ``MAX_ACTION_NORM`` px a step, and an episode succeeds within ``SUCCESS_RADIUS`` of the goal.
 :func:`shortest_path_length` measures the geodesic on the 1-px lattice of free pixel centres with
 8-neighbour moves (length 1 or sqrt 2), from the start's nearest lattice point to the nearest one
@@ -11,7 +11,7 @@ the true minimum in open rooms and is exact in corridors along an axis.
 
 Examples:
     >>> import torch
-    >>> from jepa_world.envs.maze_layout import maze_grid, sample_layouts
+    >>> from jepa_world.envs.maze.layout import maze_grid, sample_layouts
     >>> doors = sample_layouts(1, maze_grid(3), generator=torch.Generator().manual_seed(0))
     >>> length = shortest_path_length(doors, torch.tensor([[10.0, 10.0]]), torch.tensor([[20.0, 10.0]]))
     >>> round(float(length[0]), 1)                           # same room, 10 px apart, 4.5 px radius
@@ -25,7 +25,7 @@ import math
 import torch
 from torch import Tensor
 
-from jepa_world.envs.maze_geometry import all_rectangles
+from jepa_world.envs.maze.geometry import all_rectangles
 from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, SIZE, SUCCESS_RADIUS
 
 _MOVES = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1))

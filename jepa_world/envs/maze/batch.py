@@ -5,7 +5,7 @@ start and the goal are uniform in two rooms at least ``min_room_distance`` doors
 rooms is uniform over the pairs that are), both ``start_margin`` px from the wall lines; the goal
 is given as an observation with the agent drawn at it. Success = final distance < 4.5 px, as in
 Two Rooms; 80 steps: on 3x3 mazes with start and goal >= 3 doors apart the shortest path takes 23
-steps on average and at most ~45 (envs/maze_paths.py), so the budget leaves room for detours but
+steps on average and at most ~45 (envs/maze/paths.py), so the budget leaves room for detours but
 not for finding the way by wandering (docs/hierarchical.md).
 
 Examples:
@@ -23,9 +23,9 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor
 
-from jepa_world.envs import maze_geometry as geo
-from jepa_world.envs.maze_layout import maze_grid, room_distances, sample_layouts
-from jepa_world.envs.maze_render import render
+from jepa_world.envs.maze import geometry as geo
+from jepa_world.envs.maze.layout import maze_grid, room_distances, sample_layouts
+from jepa_world.envs.maze.render import render
 from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, START_MARGIN, SUCCESS_RADIUS, clip_action_norm
 
 

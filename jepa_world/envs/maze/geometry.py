@@ -3,7 +3,7 @@
 Free space for the agent's centre is the union of closed rectangles whose edges are the centres of
 the outermost free pixels (so a free point always rounds to a free pixel), exactly as in Two Rooms:
 
-- room (r, c): ``[x_lo(c), x_hi(c)] x [y_lo(r), y_hi(r)]`` (see :class:`~jepa_world.envs.maze_layout.MazeGrid`);
+- room (r, c): ``[x_lo(c), x_hi(c)] x [y_lo(r), y_hi(r)]`` (see :class:`~jepa_world.envs.maze.layout.MazeGrid`);
 - a door of a vertical wall at column ``w`` centred on row ``d``: ``[w - 2, w + 2] x [d - 4, d + 4]``;
   of a horizontal wall at row ``w`` centred on column ``d``: ``[d - 4, d + 4] x [w - 2, w + 2]``.
 
@@ -19,7 +19,7 @@ the next room and on into that room's own door, a door the start room does not h
 
 Examples:
     >>> import torch
-    >>> from jepa_world.envs.maze_layout import maze_grid
+    >>> from jepa_world.envs.maze.layout import maze_grid
     >>> doors = torch.zeros(1, 12, dtype=torch.long)
     >>> doors[0, 0] = 13                              # door between rooms 0 and 1, rows 9..17
     >>> move(torch.tensor([[20.0, 13.0]]), torch.tensor([[2.4, 0.0]]), doors)    # through the door
@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from jepa_world.envs.free_space import last_free_point
-from jepa_world.envs.maze_layout import MazeGrid, grid_of
+from jepa_world.envs.maze.layout import MazeGrid, grid_of
 from jepa_world.envs.two_rooms_geometry import BORDER_HI, BORDER_LO, DOOR_HALF, WALL_HALF
 
 _FAR = -1000.0

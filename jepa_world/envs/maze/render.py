@@ -2,7 +2,7 @@
 
 Channel 0 is the agent's Gaussian blob (the Two Rooms renderer's, sigma 1.3 px); channel 1 the
 walls: border lines at rows/columns 4 and 60, and the 3-px internal walls of the grid with a 9-px
-gap where a slot has a door (:mod:`jepa_world.envs.maze_layout`).
+gap where a slot has a door (:mod:`jepa_world.envs.maze.layout`).
 
 Examples:
     >>> import torch
@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from jepa_world.envs.maze_layout import MazeGrid, grid_of
+from jepa_world.envs.maze.layout import MazeGrid, grid_of
 from jepa_world.envs.two_rooms_geometry import BORDER_HI, BORDER_LO, DOOR_HALF, SIZE, WALL_HALF
 from jepa_world.envs.two_rooms_render import render_agent
 

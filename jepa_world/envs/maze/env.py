@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from jepa_world.envs.maze_batch import MazeBatch, MazeConfig
+from jepa_world.envs.maze.batch import MazeBatch, MazeConfig
 from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, SIZE
 from jepa_world.envs.two_rooms_render import to_rgb
 

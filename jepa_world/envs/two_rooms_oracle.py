@@ -39,7 +39,6 @@ from torch import Tensor
 
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.two_rooms_physics import apply_action, check_physics
-from jepa_world.nn.rollout import unroll
 
 _HALF_WINDOW = 4
 """The centroid window is (2 * 4 + 1)^2 pixels around the brightest one (bias < 0.004 px)."""
@@ -94,7 +93,11 @@ class TwoRoomsOracle:
 
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
         """z0 (B, 4), actions (B, T, 2) -> (B, T, 4): the state after each action (z0 excluded)."""
-        return unroll(self.step, z0, actions)
+        z, states = z0, []
+        for t in range(actions.shape[1]):
+            z = self.step(z, actions[:, t])
+            states.append(z)
+        return torch.stack(states, dim=1)
 
     @staticmethod
     def probe(z: Tensor) -> Tensor:
