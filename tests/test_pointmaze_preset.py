@@ -72,3 +72,23 @@ def test_preset_errors_are_one_line(tmp_path):
     assert r.exit_code == 2 and "must be 3 x data.frame_stack (9)" in r.output
     r = runner.invoke(app, ["eval", "--oracle", "env=pointmaze"])
     assert r.exit_code == 2 and "no oracle model of PointMaze" in r.output
+
+
+def test_diagnose_and_critic_read_the_runs_dataset(tmp_path):
+    """A run trained from a dataset on disk is diagnosed and gets a critic from that dataset (its recorded path)."""
+    data = build_pointmaze_dataset(tmp_path / "ds", num=3, config=PointMazeDataConfig(maze="umaze", length=13),
+                                   progress=False)
+    run = tmp_path / "run"
+    r = runner.invoke(app, ["train", "--preset", "pointmaze-generic", "--run-dir", str(run), f"data.path={data}",
+                            "train.steps=2", *TINY])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["diagnose", str(run), "--json", str(tmp_path / "diag.json")])
+    assert r.exit_code == 0, r.output
+    diag = json.loads((tmp_path / "diag.json").read_text())
+    assert diag["env"] == "pointmaze" and diag["rows"][0] % 256 == 0 and diag["frames"] == 256  # cells of 256 frames
+    r = runner.invoke(app, ["critic", str(run), "--out", str(tmp_path / "critic"), "trajectories=4",
+                            "check_trajectories=2", "model_steps=2", "fit.steps=3", "fit.batch_size=8", "channels=4",
+                            "hidden=8"])
+    assert r.exit_code == 0, r.output
+    meta = json.loads((tmp_path / "critic" / "critic.json").read_text())
+    assert meta["stride"] == 5 and meta["check"]["pairs"] == 2 * 3  # 3 latents per trajectory: 3 pairs

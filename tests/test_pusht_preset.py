@@ -43,7 +43,8 @@ def test_frame_size_mismatch_is_one_clear_error(tmp_path):
     data = build_pusht_dataset(tmp_path / "data", num=2, config=PushTDataConfig(length=6, image_size=32),
                                progress=False)
     r = runner.invoke(app, ["train", "--preset", "pusht-generic", "--run-dir", str(tmp_path / "run"),
-                            f"data.path={data}", *QUIET, *TINY])
+                            f"data.path={data}",
+                            *QUIET, *TINY])
     assert r.exit_code == 2 and "model.encoder.image_size=32" in r.output
 
 
@@ -51,3 +52,22 @@ def test_missing_dataset_is_one_clear_error(tmp_path):
     r = runner.invoke(app, ["train", "--preset", "pusht-generic", "--run-dir", str(tmp_path / "run"),
                             f"data.path={tmp_path / 'nothing'}", *QUIET, *TINY])
     assert r.exit_code == 2 and "data generate" in r.output
+
+
+def test_diagnose_and_critic_read_the_runs_dataset(tmp_path):
+    """A run trained from a dataset on disk is diagnosed and gets a critic from that dataset (its recorded path)."""
+    data = build_pusht_dataset(tmp_path / "data", num=3, config=PushTDataConfig(length=9), progress=False)
+    run = tmp_path / "run"
+    r = runner.invoke(app, ["train", "--preset", "pusht-generic", "--run-dir", str(run), f"data.path={data}",
+                            *QUIET, *TINY])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["diagnose", str(run), "--json", str(tmp_path / "diag.json")])
+    assert r.exit_code == 0, r.output
+    diag = json.loads((tmp_path / "diag.json").read_text())
+    assert diag["env"] == "pusht" and diag["rows"][0] % 256 == 0 and diag["frames"] == 256  # cells of 256 frames
+    r = runner.invoke(app, ["critic", str(run), "--out", str(tmp_path / "critic"), "trajectories=4",
+                            "check_trajectories=2", "model_steps=2", "fit.steps=3", "fit.batch_size=8", "channels=4",
+                            "hidden=8"])
+    assert r.exit_code == 0, r.output
+    meta = json.loads((tmp_path / "critic" / "critic.json").read_text())
+    assert meta["stride"] == 2 and meta["check"]["pairs"] == 2 * 3  # 3 latents per trajectory: 3 pairs

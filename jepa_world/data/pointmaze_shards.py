@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,24 @@ def iter_pointmaze_obs(directory: str | Path) -> Iterator[np.ndarray]:
     """The stored uint8 frames (N, 1 + T, 3, S, S) shard by shard."""
     for shard in load_pointmaze_shards(directory)[0]:
         yield shard["obs"]
+
+
+@dataclass
+class PointMazeWindowsConfig:
+    """Where and how a PointMaze run reads its training windows."""
+
+    path: str = ""
+    """A dataset of ``jepa-world data generate --env pointmaze`` (required: data.path=DIR)."""
+    length: int = 21
+    """Frames per training window: 1 + T * frameskip (21 = 4 model steps of 5 env steps)."""
+    frame_stack: int = 1
+    """Frames per observation on channels (k >= 2 shows the velocity); model.encoder.in_channels must be 3k."""
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first impossible field."""
+        if self.length < 2 or self.frame_stack < 1:
+            raise ValueError(f"data.length must be >= 2 and data.frame_stack >= 1, got {self.length}, "
+                             f"{self.frame_stack}")
 
 
 class PointMazeWindows:

@@ -21,32 +21,14 @@ from typing import Any
 import torch
 
 from jepa_world.config import to_dict
-from jepa_world.data.pointmaze_shards import PointMazeWindows
+from jepa_world.data.pointmaze_shards import PointMazeWindowsConfig
 from jepa_world.data.shards import read_meta
 from jepa_world.errors import UserError
 from jepa_world.methods.spatial_world_model import SpatialWorldModel, SpatialWorldModelConfig
 from jepa_world.nn.spatial_encoder import SpatialEncoderConfig
 from jepa_world.presets import Preset, RunSpec, register_preset
-from jepa_world.presets.world_model import KIND, SpatialRunConfig
+from jepa_world.presets.world_model import KIND, SpatialRunConfig, make_stream
 from jepa_world.train.config import TrainConfig
-
-
-@dataclass
-class PointMazeWindowsConfig:
-    """Where and how a PointMaze run reads its training windows."""
-
-    path: str = ""
-    """A dataset of ``jepa-world data generate --env pointmaze`` (required: data.path=DIR)."""
-    length: int = 21
-    """Frames per training window: 1 + T * frameskip (21 = 4 model steps of 5 env steps)."""
-    frame_stack: int = 1
-    """Frames per observation on channels (k >= 2 shows the velocity); model.encoder.in_channels must be 3k."""
-
-    def validate(self) -> None:
-        """Raise ValueError naming the first impossible field."""
-        if self.length < 2 or self.frame_stack < 1:
-            raise ValueError(f"data.length must be >= 2 and data.frame_stack >= 1, got {self.length}, "
-                             f"{self.frame_stack}")
 
 
 @dataclass
@@ -88,8 +70,7 @@ def build_pointmaze_run(cfg: PointMazeRunConfig) -> RunSpec:
     if size != cfg.model.encoder.image_size:
         raise UserError(f"the dataset's frames are {size} px, model.encoder.image_size is "
                         f"{cfg.model.encoder.image_size}")
-    windows = PointMazeWindows(cfg.data.path, cfg.batch_size, length=cfg.data.length,
-                               frame_stack=cfg.data.frame_stack, seed=cfg.data_seed)
+    windows = make_stream(cfg.data, cfg.batch_size, seed=cfg.data_seed)
     model_cfg = _with_input_stats(cfg.model, cfg.data, seed=cfg.data_seed)
     torch.manual_seed(cfg.model_seed)
     env = {"name": "pointmaze", "maze": meta["config"]["maze"], "image_size": size,
@@ -104,8 +85,7 @@ def _with_input_stats(model: SpatialWorldModelConfig, data: PointMazeWindowsConf
     enc = model.encoder
     if enc.input_mean and enc.input_std:
         return model
-    obs = PointMazeWindows(data.path, 64, length=data.length, frame_stack=data.frame_stack,
-                           seed=seed + 7919)(0)["obs"]  # (64, L, 3k, S, S)
+    obs = make_stream(data, 64, seed=seed + 7919)(0)["obs"]  # (64, L, 3k, S, S)
     mean = tuple(round(float(v), 4) for v in obs.mean(dim=(0, 1, 3, 4)))
     std = tuple(round(float(v), 4) for v in obs.std(dim=(0, 1, 3, 4)).clamp_min(1e-4))
     return replace(model, encoder=replace(enc, input_mean=enc.input_mean or mean, input_std=enc.input_std or std))

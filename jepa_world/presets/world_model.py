@@ -29,6 +29,7 @@ from torch import nn
 from jepa_world.config import from_dict, to_dict
 from jepa_world.data.maze_gen import MazeDataConfig
 from jepa_world.data.maze_stream import MazeStream
+from jepa_world.data.pointmaze_shards import PointMazeWindows, PointMazeWindowsConfig
 from jepa_world.data.pusht_stream import PushTStreamConfig, PushTWindows
 from jepa_world.data.shards import read_meta
 from jepa_world.data.stream import TwoRoomsStream
@@ -170,10 +171,17 @@ def maze_config() -> MazeKeypointRunConfig:
                                  train=_keypoint_train())
 
 
-def make_stream(data: TwoRoomsDataConfig | MazeDataConfig | PushTStreamConfig, batch_size: int, *, seed: int):
-    """The training stream of a data config: TwoRoomsStream or MazeStream (on the fly), PushTWindows (from disk)."""
+DataConfig = TwoRoomsDataConfig | MazeDataConfig | PushTStreamConfig | PointMazeWindowsConfig
+"""The data configs of world-model runs: generated on the fly (Two Rooms, maze) or read from a dataset on disk."""
+
+
+def make_stream(data: DataConfig, batch_size: int, *, seed: int):
+    """The training stream of a data config: TwoRoomsStream or MazeStream (on the fly), PushTWindows or
+    PointMazeWindows (windows of a dataset on disk)."""
     if isinstance(data, PushTStreamConfig):
         return PushTWindows(data.path, batch_size, data.length, seed=seed)
+    if isinstance(data, PointMazeWindowsConfig):
+        return PointMazeWindows(data.path, batch_size, length=data.length, frame_stack=data.frame_stack, seed=seed)
     cls = MazeStream if isinstance(data, MazeDataConfig) else TwoRoomsStream
     return cls(batch_size, data, seed=seed)
 

@@ -15,7 +15,7 @@ Examples:
     True
     >>> held_out_data({"name": "moon"}, None)                 # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
-    ValueError: the run's model.env names an unknown environment 'moon'; expected 'two_rooms' or 'maze'
+    ValueError: the run's model.env names an unknown environment 'moon'; expected one of [...]
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from torch import Tensor, nn
 
 from jepa_world.config import from_dict
 from jepa_world.data.maze_gen import MazeDataConfig
+from jepa_world.data.pointmaze_shards import PointMazeWindowsConfig
+from jepa_world.data.pusht_stream import PushTStreamConfig
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 from jepa_world.eval.collapse import collapse_report
-from jepa_world.presets.world_model import KIND, make_stream
+from jepa_world.presets.world_model import KIND, DataConfig, make_stream
 from jepa_world.runs.load import load_method
 from jepa_world.runs.ssl_run import diag_history, plot_spectra
 from jepa_world.train.checkpoint import load_checkpoint, read_json
@@ -46,16 +48,29 @@ CHUNK = 64
 """Frames encoded per forward pass."""
 
 
-def held_out_data(env: dict[str, Any] | None, recorded: dict[str, Any] | None) -> TwoRoomsDataConfig | MazeDataConfig:
+DATA_CONFIGS: dict[str, type] = {"two_rooms": TwoRoomsDataConfig, "maze": MazeDataConfig, "pusht": PushTStreamConfig,
+                                  "pointmaze": PointMazeWindowsConfig}
+"""The environment a run records (``model.env.name``) -> the data config class of its training data."""
+ON_DISK = ("pusht", "pointmaze")
+"""Environments whose training data is a dataset on disk (its path must be recorded in run.json)."""
+
+
+def held_out_data(env: dict[str, Any] | None, recorded: dict[str, Any] | None) -> DataConfig:
     """The run's data distribution: ``recorded`` (run.json's ``data`` settings) when given, else one built from
     ``env`` (config.json's ``model.env``: ``{"name": "two_rooms", "fixed_wall", "physics", "walls"}`` or
-    ``{"name": "maze", "rooms"}``); a run that records neither is taken to be a default Two Rooms run."""
+    ``{"name": "maze", "rooms"}``); a run that records neither is taken to be a default Two Rooms run. PushT and
+    PointMaze runs read a dataset on disk: they need the recorded settings (the dataset's path); their "held-out"
+    frames are that dataset's, drawn with a seed training never uses."""
     name = (env or {}).get("name", "two_rooms")
-    if name not in ("two_rooms", "maze"):
-        raise ValueError(f"the run's model.env names an unknown environment {name!r}; expected 'two_rooms' or 'maze'")
-    cls = MazeDataConfig if name == "maze" else TwoRoomsDataConfig
+    if name not in DATA_CONFIGS:
+        raise ValueError(f"the run's model.env names an unknown environment {name!r}; expected one of "
+                         f"{sorted(DATA_CONFIGS)}")
+    cls = DATA_CONFIGS[name]
     if recorded is not None:
         return from_dict(cls, recorded)
+    if name in ON_DISK:
+        raise ValueError(f"this {name} run does not record its dataset (run.json's data settings): it was not "
+                         f"trained by `jepa-world train`, or its run.json is missing")
     known = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in (env or {}).items() if k in known})
 
@@ -76,7 +91,7 @@ def _step(paths: RunPaths) -> int:
     return int(read_json(paths.weights_meta).get("step", -1)) if paths.weights_meta.is_file() else -1
 
 
-def held_out_frames(data: TwoRoomsDataConfig | MazeDataConfig, frames: int, *, seed: int = HELD_OUT_SEED) -> Tensor:
+def held_out_frames(data: DataConfig, frames: int, *, seed: int = HELD_OUT_SEED) -> Tensor:
     """``frames`` observations (N, C, H, W), the first frame of as many independent held-out trajectories."""
     if frames < 2:
         raise ValueError(f"frames must be >= 2 (collapse statistics need samples), got {frames}")
