@@ -119,7 +119,7 @@ def test_kl_is_the_closed_form_and_the_vae_encodes_its_mean():
     obs = torch.rand(4, 5, 2, 65, 65)
     batch = {"obs": obs, "actions": torch.randn(4, 4, 2)}
     _, metrics = wm.training_step(batch, 0)
-    stats = wm.encoder(obs[:, ::2].flatten(0, 1))  # (B * 3, 2 C', h, w): mean then log-variance channels
+    stats = wm.encoder(obs[:, 0])  # (B, 2 C', h, w): the current frame's mean then log-variance channels
     expected = torch.distributions.kl_divergence(
         torch.distributions.Normal(stats[:, :3], (0.5 * stats[:, 3:]).exp()), torch.distributions.Normal(0.0, 1.0))
     assert metrics["kl"] == pytest.approx(float(expected.mean().detach()), rel=1e-5)
@@ -216,12 +216,27 @@ def test_pixel_space_rollout_decodes_the_models_latent_rollout():
     assert PixelSpaceModel(wm).frameskip == 2 and view.frameskip == 1  # view's actions: env actions held 4 steps
 
 
+def test_chunked_decoding_changes_nothing(monkeypatch):
+    from jepa_world.planning import pixel_space
+
+    wm = tiny_model(frameskip=2).eval()
+    randomize(wm.predictor)
+    view = PixelSpaceModel(wm, pool=2)
+    z0, actions = view.encode(torch.rand(3, 2, 65, 65)), torch.randn(3, 4, 4)
+    with torch.no_grad():
+        whole = view.rollout(z0, actions)
+        monkeypatch.setattr(pixel_space, "DECODE_CHUNK", 5)  # 12 frames -> chunks of 5, 5, 2
+        torch.testing.assert_close(view.rollout(z0, actions), whole)
+
+
 def test_space_is_validated_defaults_to_latent_in_old_configs_and_needs_a_decoder():
     saved = to_dict(PlanningEvalConfig(episodes=2, num_envs=2))
-    del saved["space"]
-    assert from_dict(PlanningEvalConfig, saved).space == "latent"
-    with pytest.raises(ValueError, match="space must be 'latent' or 'pixel'"):
-        PlanningEvalConfig(space="pixels")
+    del saved["space"], saved["pixel_pool"]
+    old = from_dict(PlanningEvalConfig, saved)
+    assert (old.space, old.pixel_pool) == ("latent", 1)
+    for bad in ({"space": "pixels"}, {"space": "pixel", "pixel_pool": 0}):
+        with pytest.raises(ValueError, match="space must be 'latent' or 'pixel' and pixel_pool >= 1"):
+            PlanningEvalConfig(**bad)
     spatial = SpatialWorldModel(SpatialWorldModelConfig(**shapes(5)))
     with pytest.raises(ValueError, match="needs a world model with a decoder"):
         build_planner(spatial, default_eval_config("mppi", space="pixel"))
@@ -272,10 +287,11 @@ def test_cli_trains_the_pixel_preset_and_evaluates_in_latent_and_pixel_space(tmp
         out = tmp_path / f"{space}.json"
         r = runner.invoke(app, ["eval", str(run), "--planner", "mppi", "--episodes", "2", "--num-envs", "2",
                                 "--json", str(out), "--png", str(tmp_path / f"{space}.png"), *FAST_PLAN,
-                                f"space={space}"])
+                                f"space={space}", "pixel_pool=2"])
         assert r.exit_code == 0, r.output
         report = json.loads(out.read_text())
-        assert report["config"]["space"] == space and report["episodes"] == 2
+        assert report["config"]["space"] == space and report["config"]["pixel_pool"] == 2
+        assert report["episodes"] == 2
         assert 0.0 <= report["success_rate"] <= 1.0 and len(report["final_distance"]) == 2
         assert report["mean_surprise"] is not None and report["goal_energy"] > 0
         assert (tmp_path / f"{space}.png").stat().st_size > 1000

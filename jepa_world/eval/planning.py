@@ -138,6 +138,9 @@ class PlanningEvalConfig:
     """What the cost compares: 'latent' the model's latents, 'pixel' the decoded predicted frames with the goal
     image (models with a decoder, the pixel world model: planning/pixel_space.py); the agent's surprise and
     goal-stop energies are then pixel energies too."""
+    pixel_pool: int = added_field(1, absent=1)
+    """space='pixel': frames are average-pooled by this factor before they are compared (1 = every pixel; 2 makes
+    a plan's predicted frames 4x smaller in memory; the decoder still runs at full resolution)."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -155,8 +158,9 @@ class PlanningEvalConfig:
         self.pusht.validate()
         self.pointmaze.validate()
         TwoRoomsConfig(physics=self.physics, walls=self.walls)  # validates both names
-        if self.space not in ("latent", "pixel"):
-            raise ValueError(f"PlanningEvalConfig.space must be 'latent' or 'pixel', got {self.space!r}")
+        if self.space not in ("latent", "pixel") or self.pixel_pool < 1:
+            raise ValueError(f"PlanningEvalConfig.space must be 'latent' or 'pixel' and pixel_pool >= 1, "
+                             f"got {self.space!r}, {self.pixel_pool}")
         if not self.critic_weight >= 0:
             raise ValueError(f"PlanningEvalConfig.critic_weight must be >= 0, got {self.critic_weight}")
         make_cost(self.cost, reduce=self.reduce, discount=self.discount, path_weight=self.path_weight,
@@ -349,7 +353,9 @@ def build_planner(world_model: WorldModel, config: PlanningEvalConfig, *, critic
     if config.space == "pixel":
         if critic is not None:
             raise ValueError("a critic reads the model's latents: it cannot join a space='pixel' cost")
-        model, world_model = PixelSpaceModel(world_model, repeat=repeat), PixelSpaceModel(world_model)
+        pool = config.pixel_pool
+        model, world_model = PixelSpaceModel(world_model, repeat=repeat, pool=pool), PixelSpaceModel(world_model,
+                                                                                                     pool=pool)
     elif repeat > 1:
         model = HeldActionModel(world_model, repeat) if isinstance(world_model, HoldingModel) else ChunkedWorldModel(
             world_model, repeat)
@@ -377,7 +383,7 @@ def evaluate_planning(
     results = []
     with _eval_mode(world_model):
         if config.space == "pixel":  # the agent encodes, predicts and compares frames too
-            world_model = PixelSpaceModel(world_model)
+            world_model = PixelSpaceModel(world_model, pool=config.pixel_pool)
             probe = None if probe is None else pixel_probe(world_model, probe)
         mpc = agent_loop_config(world_model, config)
         for start in range(0, config.episodes, config.num_envs):

@@ -9,11 +9,15 @@ not embeddings: nothing prevents collapse but the pixel loss itself, so there is
 stop-gradient and no variance/covariance term; gradients flow end to end.
 
 Loss over a window of model-step frames x_0..x_T (every ``frameskip``-th env frame) and chunks a_0..a_{T-1}:
+the current frame is encoded, z_0 = Enc(x_0), the predictor rolls it, zhat_t = Pred(...Pred(z_0, a_0)..., a_{t-1}),
+and every latent is decoded:
 
-    z_t = Enc(x_t);  zhat_t = Pred(...Pred(z_0, a_0)..., a_{t-1})
-    L = recon_weight * mean_{t=0..T} |Dec(z_t) - x_t|^2          (autoencoder term)
-      + pred_weight  * mean_{t=1..T} |Dec(zhat_t) - x_t|^2       (predicted future frames)
-      + kl_weight    * KL(q(z | x) || N(0, I))                   (kl_weight > 0 only)
+    L = recon_weight * |Dec(z_0) - x_0|^2                        (autoencoder term, the current frame)
+      + pred_weight  * mean_{t=1..T} |Dec(zhat_t) - x_t|^2       (the predicted future frames)
+      + kl_weight    * KL(q(z_0 | x_0) || N(0, I))               (kl_weight > 0 only)
+
+(squared errors averaged over pixels). Only x_0 is encoded: the future frames are targets, never inputs, so a
+step costs one encoding and T + 1 decodings per window.
 
 with frames compared in the encoder's normalised input units ((x - input_mean) / input_std per
 channel), so that a small moving blob counts as much as a large static channel. With ``kl_weight > 0``
@@ -71,7 +75,7 @@ class PixelWorldModelConfig:
     frameskip: int = 5
     """Environment steps per model step (the model's action is their chunk)."""
     recon_weight: float = 1.0
-    """Weight of the autoencoder term: every frame of the window reconstructed from its own latent."""
+    """Weight of the autoencoder term: the window's current (first) frame reconstructed from its latent."""
     pred_weight: float = 1.0
     """Weight of the prediction term: the decoded predicted latents against the true future frames."""
     kl_weight: float = 0.0
@@ -224,21 +228,20 @@ class PixelWorldModel(nn.Module):
         """batch: obs (B, 1+T*k, C, H, W), actions (B, T*k, A), positions (optional) -> (loss, metrics)."""
         batch = self.subsample(batch)
         obs, actions = batch["obs"], batch["actions"]  # (B, T+1, C, H, W), (B, T, k*A)
-        b, t1 = obs.shape[:2]
-        mean, log_var = self._posterior(obs.flatten(0, 1))  # (B*(T+1), C', h, w) each
-        z = mean if log_var is None else mean + (0.5 * log_var).exp() * torch.randn_like(mean)
-        z = z.reshape(b, t1, self.latent_dim)  # (B, T+1, D)
+        mean, log_var = self._posterior(obs[:, 0])  # (B, C', h, w) each: the current frame only
+        z0 = mean if log_var is None else mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+        z0 = z0.flatten(1)  # (B, D)
+        latents = torch.cat([z0[:, None], self.rollout(z0, actions)], dim=1)  # (B, T+1, D): z_0, zhat_1..zhat_T
+        decoded = self._decode_normalized(latents)  # (B, T+1, C, H, W), one batched decoder call
         target = self._normalize(obs)  # (B, T+1, C, H, W)
-        predicted = self.rollout(z[:, 0], actions)  # (B, T, D)
-        terms = {"recon": F.mse_loss(self._decode_normalized(z), target),
-                 "pred": F.mse_loss(self._decode_normalized(predicted), target[:, 1:])}
+        terms = {"recon": F.mse_loss(decoded[:, 0], target[:, 0]), "pred": F.mse_loss(decoded[:, 1:], target[:, 1:])}
         if log_var is not None:
             terms["kl"] = gaussian_kl(mean=mean, log_var=log_var)
         weights = {"recon": self.config.recon_weight, "pred": self.config.pred_weight, "kl": self.config.kl_weight}
         loss = sum(weights[k] * v for k, v in terms.items())
         metrics = {k: float(v.detach()) for k, v in terms.items()}
         if self.probe is not None and "positions" in batch:
-            probe_loss, metrics["probe_px"] = self._probe_loss(z.detach(), batch["positions"])
+            probe_loss, metrics["probe_px"] = self._probe_loss(z0.detach(), batch["positions"][:, 0])
             loss = loss + probe_loss
         return loss, metrics
 
@@ -248,7 +251,7 @@ class PixelWorldModel(nn.Module):
         return self.decoder(z.reshape(b * t, *self.latent_shape)).reshape(b, t, *self.frame_shape)
 
     def _probe_loss(self, z: Tensor, positions: Tensor) -> tuple[Tensor, float]:
-        """z (B, T+1, D) detached, positions (B, T+1, 2) px -> (probe MSE loss, mean error in px)."""
+        """z (B, D) detached, positions (B, 2) px -> (probe MSE loss, mean error in px)."""
         target = (positions - POSITION_CENTER) / POSITION_SCALE
         pred = self.probe(z)
         err_px = ((pred.detach() - target).norm(dim=-1) * POSITION_SCALE).mean()

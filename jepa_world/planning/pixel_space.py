@@ -34,11 +34,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import Tensor
 from torch.nn import functional as F
 
 from jepa_world.nn.rollout import unroll
 from jepa_world.planning.protocols import DecodingModel, FrameskipModel, HoldingModel, MovingLatentModel, WorldModel
+
+DECODE_CHUNK = 1024
+"""Frames decoded per decoder call in a rollout (bounds the activation memory of large candidate batches)."""
 
 
 class PixelSpaceModel:
@@ -94,10 +98,15 @@ class PixelSpaceModel:
         return self.base.encode(self.frames(z.reshape(-1, z.shape[-1]))).reshape(*lead, -1)
 
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
-        """z0 (B, P), actions (B, T, A) -> (B, T, P): the decoded (pooled) frame after each action, z0 excluded."""
+        """z0 (B, P), actions (B, T, A) -> (B, T, P): the decoded (pooled) frame after each action, z0 excluded.
+
+        Frames are decoded ``DECODE_CHUNK`` at a time, so a planner's thousands of candidates hold one chunk's
+        full-resolution activations at once (under no_grad), not all of them."""
         latents = unroll(self._latent_step, self.latent(z0), actions)  # (B, T, D), one encoding per rollout
         b, t, _ = latents.shape
-        return self.encode(self.base.decode(latents.flatten(0, 1))).reshape(b, t, -1)
+        flat = latents.flatten(0, 1)  # (B * T, D)
+        pixels = [self.encode(self.base.decode(part)) for part in flat.split(DECODE_CHUNK)]  # (<= chunk, P) each
+        return torch.cat(pixels).reshape(b, t, -1)
 
     def step(self, z: Tensor, a: Tensor) -> Tensor:
         """z (B, P), a (B, A) -> (B, P)."""
