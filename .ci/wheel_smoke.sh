@@ -42,6 +42,9 @@ tiny() {  # tiny overrides of a preset's family (keys from `jepa-world train --p
       "$BIN/python" -c "import gymnasium_robotics, mujoco" 2> /dev/null || { echo SKIP; return 0; }
       "$BIN/jepa-world" data generate --env pointmaze --num 4 --length 5 --out "data-$1" > /dev/null || return 1
       echo "data.path=data-$1 $(tiny two-rooms-generic)" ;;
+    *-pixel) echo "model.encoder.channels=(4,4,4) model.encoder.latent_channels=4 model.predictor.latent_channels=4
+      model.predictor.hidden=8 model.frameskip=2 model.predictor.action_dim=4 data.length=5
+      model.decoder_channels=(4,4,4) model.decoder_blocks=0 batch_size=4" ;;
     *-generic) echo "model.encoder.channels=(4,4,4) model.encoder.latent_channels=4 model.predictor.latent_channels=4
       model.predictor.hidden=8 model.frameskip=2 model.predictor.action_dim=4 data.length=5 model.idm_hidden=8
       batch_size=4" ;;

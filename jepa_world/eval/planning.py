@@ -65,7 +65,8 @@ from jepa_world.planning.critic_cost import Critic, CriticCost
 from jepa_world.planning.goal_stop import calibrate_goal_energy
 from jepa_world.planning.high_level import HeldActionModel
 from jepa_world.planning.mpc import MPCConfig, Probe
-from jepa_world.planning.protocols import HoldingModel, Planner, WorldModel
+from jepa_world.planning.pixel_space import PixelSpaceModel, pixel_probe
+from jepa_world.planning.protocols import HoldingModel, Planner, WorldModel, WrapsModel
 from jepa_world.planning.registry import make_planner, planner_config_cls
 
 
@@ -136,6 +137,13 @@ class PlanningEvalConfig:
     critic_weight: float = 1.0
     """With a critic (``eval --critic DIR``): the cost adds critic_weight x its cost-to-go from the plan's last
     latent (planning/critic_cost.py); ignored without one."""
+    space: Literal["latent", "pixel"] = added_field("latent", absent="latent")
+    """What the cost compares: 'latent' the model's latents, 'pixel' the decoded predicted frames with the goal
+    image (models with a decoder, the pixel world model: planning/pixel_space.py); the agent's surprise and
+    goal-stop energies are then pixel energies too."""
+    pixel_pool: int = added_field(1, absent=1)
+    """space='pixel': frames are average-pooled by this factor before they are compared (1 = every pixel; 2 makes
+    a plan's predicted frames 4x smaller in memory; the decoder still runs at full resolution)."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -154,6 +162,9 @@ class PlanningEvalConfig:
         self.pointmaze.validate()
         TwoRoomsConfig(physics=self.physics, walls=self.walls)  # validates both names
         geo.check_doors(self.doors)
+        if self.space not in ("latent", "pixel") or self.pixel_pool < 1:
+            raise ValueError(f"PlanningEvalConfig.space must be 'latent' or 'pixel' and pixel_pool >= 1, "
+                             f"got {self.space!r}, {self.pixel_pool}")
         if not self.critic_weight >= 0:
             raise ValueError(f"PlanningEvalConfig.critic_weight must be >= 0, got {self.critic_weight}")
         make_cost(self.cost, reduce=self.reduce, discount=self.discount, path_weight=self.path_weight,
@@ -339,10 +350,17 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
 def build_planner(world_model: WorldModel, config: PlanningEvalConfig, *, critic: Critic | None = None) -> Planner:
     """The configured planner over ``world_model``, wrapped when action_repeat > 1 in ChunkedWorldModel, or in the
     equivalent HeldActionModel for a model with a fast ``hold(z, a, steps)`` (the maze oracle); with a ``critic``
-    its cost-to-go from each plan's last latent joins the cost (``config.critic_weight``)."""
+    its cost-to-go from each plan's last latent joins the cost (``config.critic_weight``). With ``space='pixel'``
+    the planner searches over the model's PixelSpaceModel, actions held in its latent."""
     repeat = config.mpc.action_repeat
     model = world_model
-    if repeat > 1:
+    if config.space == "pixel":
+        if critic is not None:
+            raise ValueError("a critic reads the model's latents: it cannot join a space='pixel' cost")
+        pool = config.pixel_pool
+        model, world_model = PixelSpaceModel(world_model, repeat=repeat, pool=pool), PixelSpaceModel(world_model,
+                                                                                                     pool=pool)
+    elif repeat > 1:
         model = HeldActionModel(world_model, repeat) if isinstance(world_model, HoldingModel) else ChunkedWorldModel(
             world_model, repeat)
     cost = make_cost(config.cost, reduce=config.reduce, discount=config.discount,
@@ -368,6 +386,9 @@ def evaluate_planning(
     planner = build_planner(world_model, config, critic=critic)
     results = []
     with _eval_mode(world_model):
+        if config.space == "pixel":  # the agent encodes, predicts and compares frames too
+            world_model = PixelSpaceModel(world_model, pool=config.pixel_pool)
+            probe = None if probe is None else pixel_probe(world_model, probe)
         mpc = agent_loop_config(world_model, config)
         for start in range(0, config.episodes, config.num_envs):
             batch = slice_episodes(all_episodes, start, start + config.num_envs)
@@ -477,6 +498,7 @@ def summarize(results: list[MPCResult], config: PlanningEvalConfig) -> PlanningR
 
 
 def _device_of(world_model: WorldModel) -> torch.device:
+    world_model = world_model.base if isinstance(world_model, WrapsModel) else world_model
     params = getattr(world_model, "parameters", None)
     first = next(iter(params()), None) if callable(params) else None
     return first.device if first is not None else torch.device("cpu")

@@ -98,6 +98,20 @@ class FrameskipModel(Protocol):
 
 
 @runtime_checkable
+class DecodingModel(Protocol):
+    """A world model whose latents decode back to frames (the pixel world model): planning in pixel space uses it.
+
+    See :class:`~jepa_world.planning.pixel_space.PixelSpaceModel`."""
+
+    frame_shape: tuple[int, int, int]
+    """(C, H, W) of an observation."""
+
+    def decode(self, z: Tensor) -> Tensor:
+        """z (B, D) -> frames (B, C, H, W) in observation units."""
+        ...
+
+
+@runtime_checkable
 class MovingLatentModel(Protocol):
     """A world model whose latent has a static part: only the leading ``moving_dims`` dims ever change.
 

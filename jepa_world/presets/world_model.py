@@ -35,6 +35,7 @@ from jepa_world.data.shards import read_meta
 from jepa_world.data.stream import TwoRoomsStream
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
 from jepa_world.methods.keypoint_world_model import KeypointWorldModel, KeypointWorldModelConfig
+from jepa_world.methods.pixel_world_model import PixelWorldModel, PixelWorldModelConfig
 from jepa_world.methods.spatial_world_model import SpatialWorldModel, SpatialWorldModelConfig
 from jepa_world.methods.world_model import JEPAWorldModel, LossWeights, WorldModelConfig
 from jepa_world.nn.encoders import ImpalaConfig
@@ -129,6 +130,22 @@ class PushTSpatialRunConfig(SpatialRunConfig):
             raise ValueError(f"PushT frames are RGB: model.encoder.in_channels must be 3, got {enc.in_channels}")
 
 
+@dataclass
+class PixelRunConfig(SpatialRunConfig):
+    """A generative (pixel-predicting) world-model training run on Two Rooms trajectories streamed on the fly."""
+
+    model: PixelWorldModelConfig = field(default_factory=PixelWorldModelConfig)  # type: ignore[assignment]
+    """The generic model's encoder and predictor, a decoder, the pixel loss, frameskip."""
+
+
+@dataclass
+class MazePixelRunConfig(PixelRunConfig):
+    """A generative world-model training run on maze random-walk trajectories streamed on the fly."""
+
+    data: MazeDataConfig = field(default_factory=lambda: MazeDataConfig(length=21))  # type: ignore[assignment]
+    """The maze trajectory distribution (length = frames per window)."""
+
+
 def _generic_train() -> TrainConfig:
     return TrainConfig(steps=2000, lr=1e-3, weight_decay=0.0, warmup_steps=100, time_budget_s=1800.0,
                        log_every=50, diag_every=500, ckpt_every=500)
@@ -144,6 +161,21 @@ def maze_generic_config() -> MazeSpatialRunConfig:
     """The same generic recipe (same model and hyperparameters) on 3 x 3 maze random walks."""
     return MazeSpatialRunConfig(model=SpatialWorldModelConfig(), batch_size=64, data=MazeDataConfig(length=21),
                                 train=_generic_train())
+
+
+def pixel_config() -> PixelRunConfig:
+    """The generative baseline on Two Rooms: two-rooms-generic's data, batch, encoder, predictor and time budget,
+    trained to predict frames (methods/pixel_world_model.py)."""
+    generic = generic_config()
+    return PixelRunConfig(model=PixelWorldModelConfig(), batch_size=generic.batch_size, data=generic.data,
+                          train=generic.train)
+
+
+def maze_pixel_config() -> MazePixelRunConfig:
+    """The generative baseline on 3 x 3 maze random walks, with maze-generic's data, batch and time budget."""
+    generic = maze_generic_config()
+    return MazePixelRunConfig(model=PixelWorldModelConfig(), batch_size=generic.batch_size, data=generic.data,
+                              train=generic.train)
 
 
 def pusht_generic_config() -> PushTSpatialRunConfig:
@@ -209,7 +241,8 @@ def measure_input_stats(data: TwoRoomsDataConfig | MazeDataConfig, *, seed: int,
 
 
 ARCHITECTURES = {"mlp": (JEPAWorldModel, WorldModelConfig), "keypoint": (KeypointWorldModel, KeypointWorldModelConfig),
-                 "spatial": (SpatialWorldModel, SpatialWorldModelConfig)}
+                 "spatial": (SpatialWorldModel, SpatialWorldModelConfig),
+                 "pixel": (PixelWorldModel, PixelWorldModelConfig)}
 """The ``architecture`` saved in a world-model run's model_config -> (module class, config class)."""
 
 
@@ -282,6 +315,10 @@ register_preset(Preset("two-rooms-generic", config=generic_config, build=build_w
                        help="generic JEPA world model (conv spatial latent, conv predictor, frameskip 5), Two Rooms"))
 register_preset(Preset("maze-generic", config=maze_generic_config, build=build_world_model_run,
                        help="generic JEPA world model (the two-rooms-generic recipe) on 3x3 maze random walks"))
+register_preset(Preset("two-rooms-pixel", config=pixel_config, build=build_world_model_run,
+                       help="generative baseline: two-rooms-generic's encoder and predictor trained to predict frames"))
+register_preset(Preset("maze-pixel", config=maze_pixel_config, build=build_world_model_run,
+                       help="generative baseline (the two-rooms-pixel recipe) on 3x3 maze random walks"))
 register_preset(Preset("pusht-generic", config=pusht_generic_config, build=build_world_model_run,
                        help="generic JEPA world model on PushT exploration data (data.path; extra [pusht])"))
 register_preset(Preset("two-rooms-mlp", config=two_rooms_config, build=build_world_model_run,
