@@ -399,6 +399,40 @@ def plan_cmd(
     typer.echo(f"{outcome}: final distance {report.final_distance[0]:.2f} px; wrote {gif}")
 
 
+@app.command("energy")
+@friendly
+def energy_cmd(
+    run: Annotated[Path | None, typer.Argument(help="Run directory of a trained world model.")] = None,
+    goal: Annotated[str, typer.Option(help="Goal position 'x,y' in px.")] = "40,50",
+    layout: Annotated[str, typer.Option(help="Two Rooms layout 'wall_x,door_y'.")] = "32,24",
+    seed: Annotated[int, typer.Option(help="Maze: seed of the layout drawn.")] = 0,
+    rooms: Annotated[int, typer.Option(help="Maze with --oracle: rooms per side.")] = 3,
+    step: Annotated[float, typer.Option(help="Lattice step of the agent positions (px).")] = 2.0,
+    cost: Annotated[str, typer.Option(help="The energy: the evaluation's cost, l2 | mse | l1.")] = "l2",
+    env: Annotated[str | None, typer.Option(help="two_rooms | maze (default: the run's; --oracle: two_rooms).")]
+    = None,
+    png: Annotated[Path | None, typer.Option(help="Write the landscape PNG here (default RUN/energy.png).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the maps and correlations as JSON.")] = None,
+    oracle: Annotated[bool, typer.Option(help="The ground-truth model's landscape (the true distance).")] = False,
+) -> None:
+    """Draw the planning energy to a goal at every free agent position, beside the true distances."""
+    from jepa_world.runs.energy_run import parse_pair, run_energy, write_energy
+
+    if png is None and run is not None:
+        png = run / "energy.png"
+    if png is None and json_out is None:
+        raise UserError("nothing to write: give --png and/or --json")
+    for path, option in ((json_out, "--json"), (png, "--png")):
+        if path is not None:
+            check_output_file(path, option)
+    land, meta = run_energy(run, oracle=oracle, env=env, goal=parse_pair(goal, "--goal"),
+                            layout=parse_pair(layout, "--layout"), seed=seed, rooms=rooms, step=step, cost=cost)
+    write_energy(land, meta, png, json_out)
+    typer.echo(f"rank correlation of the energy with the straight-line distance {meta['spearman_euclidean']:.3f}, "
+               f"with the shortest free path {meta['spearman_geodesic']:.3f}"
+               + "".join(f"; wrote {p}" for p in (png, json_out) if p is not None))
+
+
 @app.command("eval-probe")
 @friendly
 def eval_probe_cmd(
