@@ -13,6 +13,7 @@ from jepa_world.baselines.gciql import GCIQL, GCIQLConfig
 from jepa_world.baselines.goal_net import GoalNetConfig
 from jepa_world.baselines.hiql import HIQL, HIQLConfig
 from jepa_world.baselines.relabel import CUR, RAND, TRAJ, GoalSampling, relabel
+from jepa_world.baselines.transitions import goal_transitions
 from jepa_world.cli import app
 from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig
 from jepa_world.eval.episodes import run_mpc
@@ -83,6 +84,32 @@ def test_relabelling_is_a_pure_function_of_the_generator():
     assert not torch.equal(a.goal_t, c.goal_t)
     with pytest.raises(ValueError, match=r"\(0.5, 0.6, 0.0\)"):
         draw(GoalSampling(p_cur=0.5, p_traj=0.6, p_rand=0.0))
+
+
+def test_transitions_cut_the_right_frames_and_subgoals():
+    """Frames that hold their own (row, index): every field of the transitions can be read back."""
+    m, length, k = 6, 9, 3
+    frames = (100 * torch.arange(m)[:, None] + torch.arange(length)[None]).float()  # (M, L) = 100 row + t
+    batch = {"obs": frames[..., None, None, None], "actions": frames[:, :-1, None].expand(m, length - 1, 2)}
+    tr = goal_transitions(batch, value=GoalSampling(p_cur=0.3, p_traj=0.4, p_rand=0.3, geometric=True),
+                          actor=GoalSampling(p_cur=0.2, p_traj=0.5, p_rand=0.3), subgoal_steps=k,
+                          generator=torch.Generator().manual_seed(0), per_trajectory=50)
+
+    def read(x):
+        return x.flatten(1)[:, 0].long()
+
+    base = 100 * tr.value.rows
+    t = tr.value.t
+    assert torch.equal(read(tr.obs), base + t) and torch.equal(read(tr.next_obs), base + t + 1)
+    assert torch.equal(tr.actions[:, 0].long(), base + t)
+    assert torch.equal(read(tr.value_goal), 100 * tr.value.goal_rows + tr.value.goal_t)
+    assert torch.equal(tr.at_goal, tr.value.steps == 0) and torch.equal(tr.reached, tr.value.steps == 1)
+    ahead = (t + k).clamp(max=length - 1)
+    assert torch.equal(read(tr.subgoal), base + ahead)
+    on_path = tr.actor.steps >= 0
+    capped = torch.where(on_path, torch.minimum(ahead, tr.actor.goal_t), ahead)
+    assert torch.equal(read(tr.subgoal_target), base + capped)
+    assert bool((capped[on_path] <= tr.actor.goal_t[on_path]).all()) and bool((~on_path).any())
 
 
 # --- loss terms ------------------------------------------------------------------------------------------------

@@ -28,13 +28,8 @@ from torch import Tensor, nn
 
 from jepa_world.baselines.actions import DEFAULT_MAX_NORM, from_unit, to_unit
 from jepa_world.baselines.goal_net import GoalNet, GoalNetConfig
-from jepa_world.baselines.relabel import GoalSampling
+from jepa_world.baselines.relabel import GoalSampling, actor_goals, step_generator
 from jepa_world.baselines.transitions import goal_transitions
-
-
-def actor_goals() -> GoalSampling:
-    """OGBench's actor goals: a later state of the same trajectory, uniform (actor_p_trajgoal=1, no geometric)."""
-    return GoalSampling(p_cur=0.0, p_traj=1.0, p_rand=0.0, geometric=False)
 
 
 @dataclass
@@ -61,11 +56,6 @@ class GCBCConfig:
         if self.per_trajectory < 1 or self.action_dim < 1 or not self.max_action_norm > 0:
             raise ValueError(f"GCBCConfig needs per_trajectory >= 1, action_dim >= 1, max_action_norm > 0, got "
                              f"{self.per_trajectory}, {self.action_dim}, {self.max_action_norm}")
-
-
-def step_generator(seed: int, step: int) -> torch.Generator:
-    """The relabelling generator of training step ``step``: a pure function of (seed, step)."""
-    return torch.Generator().manual_seed((seed * 1_000_003 + step) % (2 ** 62))
 
 
 class GCBC(nn.Module):

@@ -41,18 +41,12 @@ import torch
 from torch import Tensor, nn
 
 from jepa_world.baselines.actions import DEFAULT_MAX_NORM, from_unit, to_unit
-from jepa_world.baselines.gcbc import actor_goals, step_generator
 from jepa_world.baselines.goal_net import GoalNet, GoalNetConfig
-from jepa_world.baselines.relabel import GoalSampling
+from jepa_world.baselines.relabel import GoalSampling, actor_goals, step_generator, value_goals
 from jepa_world.baselines.transitions import goal_transitions, value_targets
 from jepa_world.objectives.awr import awr_weights
 from jepa_world.objectives.ema import EMATarget
 from jepa_world.objectives.goal_td import expectile_loss
-
-
-def value_goals() -> GoalSampling:
-    """OGBench's value goals: the state itself 0.2, a later state 0.5 (geometric, discount 0.99), random 0.3."""
-    return GoalSampling(p_cur=0.2, p_traj=0.5, p_rand=0.3, geometric=True, discount=0.99)
 
 
 @dataclass
@@ -143,13 +137,13 @@ class GCIQL(nn.Module):
         value_loss = expectile_loss(v, q_target, cfg.expectile)
         q = self.critic(zc[:b], zc[b:], a)[..., 0]  # (B, 2)
         critic_loss = (q - td_target[:, None]).pow(2).sum(-1).mean()
-        actor_loss, actor_metrics = self._actor_loss(tr.obs, tr.actor_goal, a, zv[:b].detach(), zv_more[b:],
-                                                     zc[:b].detach())
+        actor_loss, actor_metrics = self._actor_loss(obs=tr.obs, goal=tr.actor_goal, a=a, zv_s=zv[:b].detach(),
+                                                     zv_g=zv_more[b:], zc_s=zc[:b].detach())
         metrics = {"value_loss": value_loss.item(), "critic_loss": critic_loss.item(), "v_mean": v.mean().item(),
                    "q_mean": q.mean().item(), **actor_metrics}
         return value_loss + critic_loss + actor_loss, metrics
 
-    def _actor_loss(self, obs: Tensor, goal: Tensor, a: Tensor, zv_s: Tensor, zv_g: Tensor, zc_s: Tensor
+    def _actor_loss(self, *, obs: Tensor, goal: Tensor, a: Tensor, zv_s: Tensor, zv_g: Tensor, zc_s: Tensor
                     ) -> tuple[Tensor, dict[str, float]]:
         """AWR on the actor goals: obs, goal (B, C, H, W), unit actions a (B, A), the value's and critic's features
         of s and g (B, D) -> (loss, metrics)."""

@@ -44,10 +44,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from jepa_world.baselines.actions import DEFAULT_MAX_NORM, from_unit, to_unit
-from jepa_world.baselines.gcbc import actor_goals, step_generator
-from jepa_world.baselines.gciql import value_goals
 from jepa_world.baselines.goal_net import GoalNet, GoalNetConfig, mlp
-from jepa_world.baselines.relabel import GoalSampling
+from jepa_world.baselines.relabel import GoalSampling, actor_goals, step_generator, value_goals
 from jepa_world.baselines.transitions import GoalTransitions, goal_transitions, value_targets
 from jepa_world.objectives.awr import awr_weights
 from jepa_world.objectives.ema import EMATarget

@@ -59,6 +59,22 @@ class GoalSampling:
             raise ValueError(f"{name}.discount must be in [0, 1), got {self.discount}")
 
 
+def value_goals() -> GoalSampling:
+    """OGBench's value goals: the state itself 0.2, a later state 0.5 (geometric, discount 0.99), random 0.3."""
+    return GoalSampling(p_cur=0.2, p_traj=0.5, p_rand=0.3, geometric=True, discount=0.99)
+
+
+def actor_goals() -> GoalSampling:
+    """OGBench's actor goals: a later state of the same trajectory, uniform (actor_p_trajgoal=1, no geometric)."""
+    return GoalSampling(p_cur=0.0, p_traj=1.0, p_rand=0.0, geometric=False)
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The relabelling generator of training step ``step``: a pure function of (seed, step), so that a resumed run
+    draws the goals an uninterrupted one would have."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step) % (2 ** 62))
+
+
 @dataclass
 class Relabelled:
     """B = M x per_trajectory (state, goal) pairs; every field is (B,) int64."""
@@ -132,6 +148,6 @@ def future_offsets(t: Tensor, last: Tensor, sampling: GoalSampling, *, generator
     return (u * room).floor().long().clamp_max(room - 1) + 1
 
 
-def gather_frames(frames: Tensor, rows: Tensor, t: Tensor) -> Tensor:
+def gather_frames(frames: Tensor, *, rows: Tensor, t: Tensor) -> Tensor:
     """frames (M, L, ...) at (rows, t) (B,) -> (B, ...)."""
     return frames[rows.to(frames.device), t.to(frames.device)]

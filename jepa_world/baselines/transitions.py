@@ -77,16 +77,16 @@ def goal_transitions(batch: dict[str, Tensor], *, value: GoalSampling, actor: Go
     v = draw_goals(rows, t, num_traj=m, length=length, sampling=value, generator=generator)
     a = draw_goals(rows, t, num_traj=m, length=length, sampling=actor, generator=generator)
     out = GoalTransitions(
-        obs=gather_frames(obs, rows, t), next_obs=gather_frames(obs, rows, t + 1),
-        actions=gather_frames(actions, rows, t), value_goal=gather_frames(obs, v.goal_rows, v.goal_t),
+        obs=gather_frames(obs, rows=rows, t=t), next_obs=gather_frames(obs, rows=rows, t=t + 1),
+        actions=gather_frames(actions, rows=rows, t=t), value_goal=gather_frames(obs, rows=v.goal_rows, t=v.goal_t),
         at_goal=v.at_goal.to(obs.device), reached=(v.steps == 1).to(obs.device),
-        actor_goal=gather_frames(obs, a.goal_rows, a.goal_t), value=v, actor=a)
+        actor_goal=gather_frames(obs, rows=a.goal_rows, t=a.goal_t), value=v, actor=a)
     if subgoal_steps is not None:
         ahead = torch.clamp(t + subgoal_steps, max=length - 1)
         on_path = a.steps >= 0  # the actor goal is s_t or a later state of its trajectory
         target = torch.where(on_path, torch.minimum(ahead, torch.maximum(a.goal_t, t)), ahead)
-        out.subgoal = gather_frames(obs, rows, ahead)
-        out.subgoal_target = gather_frames(obs, rows, target)
+        out.subgoal = gather_frames(obs, rows=rows, t=ahead)
+        out.subgoal_target = gather_frames(obs, rows=rows, t=target)
     return out
 
 
