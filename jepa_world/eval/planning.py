@@ -104,7 +104,8 @@ class PlanningEvalConfig:
     pointmaze: PointMazeConfig = field(default_factory=PointMazeConfig)
     """The PointMaze task (env='pointmaze'): maze, image size, frame stack, step budget (0: the package's)."""
     planner: str = "mppi"
-    """Planner name: 'cem', 'mppi', 'gradient' or 'hierarchical' (see planning.registry)."""
+    """Planner name: 'cem', 'mppi', 'gradient' or 'hierarchical' (see planning.registry), or 'policy': a trained
+    goal-conditioned policy acts instead of a search (planning/policy.py, docs/baselines.md)."""
     planner_overrides: dict[str, Any] = field(default_factory=lambda: {"horizon": 10, "num_samples": 64,
                                                                        "iterations": 3})
     """Fields of the planner's config to change, e.g. {'horizon': 10, 'num_samples': 128}."""
