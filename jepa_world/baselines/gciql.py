@@ -13,8 +13,8 @@ Q(s, a, g) heads with an EMA target copy, and the policy pi(s, g). With relabell
   goals (:func:`jepa_world.objectives.awr.awr_weights`); its loss is the weighted squared error of the Gaussian
   mean (fixed std).
 
-The three losses are summed into one (their gradients touch disjoint networks; the shared global gradient-norm
-clip of the training loop is the only coupling). The target Q follows by EMA after every optimizer step
+The three losses are summed into one: their gradients touch disjoint networks, so one Adam step without weight
+decay or a global gradient clip (the presets' optimiser, OGBench's) is the three separate optimisers' steps. The target Q follows by EMA after every optimizer step
 (``after_optimizer_step``). On the chain of OGBench's convention, V of a goal d steps away along the data's
 (deterministic) path converges to -(1 - gamma^d) / (1 - gamma) (tests/test_gcrl.py).
 
