@@ -14,9 +14,10 @@ Q(s, a, g) heads with an EMA target copy, and the policy pi(s, g). With relabell
   mean (fixed std).
 
 The three losses are summed into one: their gradients touch disjoint networks, so one Adam step without weight
-decay or a global gradient clip (the presets' optimiser, OGBench's) is the three separate optimisers' steps. The target Q follows by EMA after every optimizer step
-(``after_optimizer_step``). On the chain of OGBench's convention, V of a goal d steps away along the data's
-(deterministic) path converges to -(1 - gamma^d) / (1 - gamma) (tests/test_gcrl.py).
+decay or a global gradient clip (the presets' optimiser, OGBench's) is the three separate optimisers' steps. The
+target Q follows by EMA after every optimizer step (``after_optimizer_step``). On the chain of OGBench's
+convention, V of a goal d steps away along the data's (deterministic) path converges to
+-(1 - gamma^d) / (1 - gamma) (tests/test_gcrl.py).
 
 Defaults are OGBench's GCIQL (``agents/gciql.py``): discount 0.99, expectile 0.9, target EMA 0.005, value goals
 (cur 0.2, traj 0.5 geometric, random 0.3), actor goals a later state (uniform); OGBench extracts its GCIQL policy
