@@ -57,6 +57,8 @@ tiny() {  # tiny overrides of a preset's family (keys from `jepa-world train --p
       model.backbone.latent_channels=4 batch_size=4 cache.windows=8" ;;
     *-digits | *-shapes) echo "data.image_size=16 model.backbone.vit.patch_size=4 model.backbone.vit.dim=32
       model.backbone.vit.depth=1 model.backbone.vit.heads=2 batch_size=16" ;;
+    *-gcbc | *-gciql | *-hiql) echo "batch_size=4 data.length=5 model.net.encoder.channels=(4,4)
+      model.net.encoder.embed_dim=8 model.net.encoder.keypoints=2 model.net.encoder.flat_dims=2 model.net.hidden=8" ;;
     *) echo "wheel-smoke: no tiny overrides for preset $1; add its family to .ci/wheel_smoke.sh" >&2; return 1 ;;
   esac
 }

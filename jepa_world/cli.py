@@ -264,11 +264,26 @@ def _planned_model(run: Path, oracle: bool, planner: str, episodes: int, seed: i
         cfg = _planning_config(planner, episodes, seed, num_envs, overrides)
         return (*_oracle(cfg), cfg)
     from jepa_world.eval.planning import trained_env_overrides
-    from jepa_world.runs.load import load_method
+    from jepa_world.presets.gcrl import KIND as KIND_GCRL
+    from jepa_world.runs.load import load_method, read_run_kind
 
+    if read_run_kind(run) == KIND_GCRL:  # an offline-RL baseline: its policy acts through the same loop
+        from jepa_world.planning.policy import PolicyWorldModel
+
+        policy, config = load_method(run, expected_kind=KIND_GCRL)
+        items = trained_env_overrides(config["model"].get("env"), overrides)
+        return PolicyWorldModel(policy), None, _planning_config(_policy_planner(planner), episodes, seed, num_envs,
+                                                                items)
     model, config = load_method(run, expected_kind="world_model")
     items = trained_env_overrides(config["model"].get("env"), overrides)
     return model, model.decode_position, _planning_config(planner, episodes, seed, num_envs, items)
+
+
+def _policy_planner(planner: str) -> str:
+    """A policy run acts with planner 'policy' (also when --planner was left at its default)."""
+    if planner not in ("policy", "hierarchical"):
+        raise UserError(f"a gcrl run acts with its policy: --planner policy, got --planner {planner}")
+    return "policy"
 
 
 def _oracle(cfg):
@@ -302,7 +317,9 @@ def _show_eval_config(cfg) -> None:
 @friendly
 def eval_cmd(
     run: Annotated[Path | None, typer.Argument(help="Run directory of a trained world model.")] = None,
-    planner: Annotated[str, typer.Option(help="hierarchical | mppi | cem | gradient.")] = "hierarchical",
+    planner: Annotated[str, typer.Option(help="hierarchical | mppi | cem | gradient; policy for an offline-RL "
+                                              "baseline run (--preset *-gcbc, *-gciql, *-hiql: its default).")]
+    = "hierarchical",
     episodes: Annotated[int, typer.Option(help="Goal-reaching episodes (start and goal in opposite rooms).")] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the episode set.")] = 0,
     num_envs: Annotated[int, typer.Option(help="Episodes run at once.")] = 100,

@@ -34,6 +34,8 @@ TINY = {
                "model.backbone.backbone.vit.heads=2", "model.backbone.backbone.vit.patch_size=16",
                "model.frameskip=2", "model.predictor.action_dim=4", "data.length=5", "model.predictor.hidden=8",
                "model.idm_hidden=8", "model.backbone.latent_channels=4", "batch_size=4", "cache.windows=8"],
+    "gcrl": ["batch_size=4", "data.length=5", "model.net.encoder.channels=(4,4)", "model.net.encoder.embed_dim=8",
+             "model.net.encoder.keypoints=2", "model.net.encoder.flat_dims=2", "model.net.hidden=8"],
 }
 """Tiny overrides per preset family (see `jepa-world train --preset P --show-config`)."""
 
@@ -45,6 +47,8 @@ def tiny(preset: str) -> list[str]:
         return TINY["two-rooms-mlp"]
     if preset.endswith("-generic"):
         return TINY["generic"]
+    if preset.endswith(("-gcbc", "-gciql", "-hiql")):
+        return TINY["gcrl"]
     if preset.endswith(("-ssl-encoder", "-frozen")):
         return TINY[preset.split("-")[-1] if preset.endswith("-frozen") else "ssl-encoder"]
     if preset.startswith("ijepa"):

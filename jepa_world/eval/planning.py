@@ -67,7 +67,7 @@ from jepa_world.planning.high_level import HeldActionModel
 from jepa_world.planning.mpc import MPCConfig, Probe
 from jepa_world.planning.pixel_space import PixelSpaceModel, pixel_probe
 from jepa_world.planning.protocols import HoldingModel, Planner, WorldModel, WrapsModel
-from jepa_world.planning.registry import make_planner, planner_config_cls
+from jepa_world.planning.registry import POLICY, make_planner, planner_config_cls
 
 
 def _default_mpc() -> MPCConfig:
@@ -108,7 +108,8 @@ class PlanningEvalConfig:
     pointmaze: PointMazeConfig = field(default_factory=PointMazeConfig)
     """The PointMaze task (env='pointmaze'): maze, image size, frame stack, step budget (0: the package's)."""
     planner: str = "mppi"
-    """Planner name: 'cem', 'mppi', 'gradient' or 'hierarchical' (see planning.registry)."""
+    """Planner name: 'cem', 'mppi', 'gradient' or 'hierarchical' (see planning.registry), or 'policy': a trained
+    goal-conditioned policy acts instead of a search (planning/policy.py, docs/baselines.md)."""
     planner_overrides: dict[str, Any] = field(default_factory=lambda: {"horizon": 10, "num_samples": 64,
                                                                        "iterations": 3})
     """Fields of the planner's config to change, e.g. {'horizon': 10, 'num_samples': 128}."""
@@ -282,6 +283,11 @@ def flat_mpc() -> MPCConfig:
     return MPCConfig(replan_every=5, action_repeat=5, warm_fill="zero", stall_ratio=0.5, escape_steps=5)
 
 
+def policy_mpc() -> MPCConfig:
+    """The loop a goal-conditioned policy runs in (planner 'policy', planning/policy.py): it acts at every step."""
+    return MPCConfig(replan_every=1, action_repeat=1, warm_fill="zero")
+
+
 def default_eval_config(planner: str = "mppi", **fields: Any) -> PlanningEvalConfig:
     """A PlanningEvalConfig with the settings ``planner`` was tuned with; ``fields`` override any of them.
 
@@ -292,7 +298,8 @@ def default_eval_config(planner: str = "mppi", **fields: Any) -> PlanningEvalCon
     0.1 x mean) and replan every 5 steps; 'hierarchical' keeps its own config defaults and runs under
     :func:`hierarchical_mpc` with the ``l2`` cost, the unit its tree search's length penalty is expressed in,
     and ``path_weight=2``: the low level heads for its subgoal at once and holds it. Tuning runs and the
-    trade-offs of each choice: docs/evaluation.md, docs/hierarchical.md.
+    trade-offs of each choice: docs/evaluation.md, docs/hierarchical.md. Planner 'policy' (a trained goal-conditioned
+    policy, planning/policy.py) acts at every step without a goal stop (:func:`policy_mpc`).
 
     Examples:
         >>> hier = default_eval_config("hierarchical", env="maze")
@@ -301,8 +308,13 @@ def default_eval_config(planner: str = "mppi", **fields: Any) -> PlanningEvalCon
         >>> cem = default_eval_config("cem")
         >>> cem.planner_overrides["horizon"], cem.mpc.action_repeat, cem.cost
         (20, 5, 'mse')
+        >>> policy = default_eval_config("policy")
+        >>> policy.mpc.replan_every, policy.mpc.action_repeat, policy.goal_stop
+        (1, 1, False)
     """
     stop = {"goal_stop": True, "goal_stop_k": 4}
+    if planner == POLICY:  # a trained policy acts every step until the budget ends, as OGBench's agents do
+        return PlanningEvalConfig(planner=planner, **{"planner_overrides": {}, "mpc": policy_mpc(), **fields})
     if planner == "hierarchical":
         fields = {"planner_overrides": {}, "mpc": hierarchical_mpc(), "cost": "l2", "path_weight": 2.0, **stop,
                   **fields}

@@ -19,7 +19,9 @@ pass the plain ``world_model`` here (it is used to encode and to decode recorded
 
 At every replan after the first the agent also measures its *surprise*: the latent energy (mean squared
 distance) between what the model predicted for the actions executed since the last plan and the latent it now
-observes (:attr:`MPCAgent.surprises`); a model that is wrong about this world shows it here first.
+observes (:attr:`MPCAgent.surprises`); a model that is wrong about this world shows it here first. A model
+without dynamics (:class:`~jepa_world.planning.protocols.NoDynamics`: a policy's encoder, planning/policy.py)
+predicts nothing, so no surprise is measured and no stall checked with it.
 
 Two optional behaviours, both decided from the agent's own latents:
 
@@ -69,6 +71,7 @@ from jepa_world.planning.protocols import (
     ActionRepeater,
     FrameskipModel,
     ModelPlanner,
+    NoDynamics,
     Planner,
     PlanResult,
     ResettablePlanner,
@@ -263,6 +266,8 @@ class _Transitions:
     def predicted(self, world_model: WorldModel) -> tuple[Tensor, Tensor] | None:
         """(latent at the last plan (N, D), the model's prediction after the executed actions (N, D)), or None when
         there is no earlier plan or the actions fill no whole model step (a frameskip model's chunk)."""
+        if isinstance(world_model, NoDynamics):  # a policy's encoder: nothing is predicted
+            return None
         executed = self._in_model_steps(world_model)
         if self.z is None or executed is None:
             return None

@@ -127,6 +127,15 @@ class MovingLatentModel(Protocol):
 
 
 @runtime_checkable
+class NoDynamics(Protocol):
+    """A stand-in world model that only encodes (a policy's encoder, planning/policy.py): it has no ``step`` or
+    ``rollout``, so the MPC loop measures no surprise and checks no stall through it."""
+
+    no_dynamics: bool
+    """True: nothing can be predicted with this model."""
+
+
+@runtime_checkable
 class WrapsModel(Protocol):
     """A model built over another one (``base``): wrappers are looked through to find a capability."""
 

@@ -1,9 +1,11 @@
-"""The planner registry: the names a user types (``"cem"``, ``"mppi"``, ``"gradient"``, ``"hierarchical"``)
-and a factory.
+"""The planner registry: the names a user types (``"cem"``, ``"mppi"``, ``"gradient"``, ``"hierarchical"``, and
+``"policy"``: a trained goal-conditioned policy through the same loop) and a factory.
 
 Examples:
     >>> sorted(PLANNERS)
     ['cem', 'gradient', 'hierarchical', 'mppi']
+    >>> planner_config_cls(POLICY).__name__
+    'PolicyConfig'
     >>> planner_config_cls("mppi").__name__
     'MPPIConfig'
 """
@@ -16,6 +18,7 @@ from jepa_world.planning.cem import CEMConfig, CEMPlanner
 from jepa_world.planning.gradient import GradientConfig, GradientPlanner
 from jepa_world.planning.hierarchical import HierarchicalConfig, HierarchicalPlanner
 from jepa_world.planning.mppi import MPPIConfig, MPPIPlanner
+from jepa_world.planning.policy import PolicyConfig, PolicyPlanner
 from jepa_world.planning.protocols import CostFn, Planner, WorldModel
 
 PLANNERS: dict[str, tuple[type, type]] = {
@@ -24,10 +27,17 @@ PLANNERS: dict[str, tuple[type, type]] = {
     "gradient": (GradientPlanner, GradientConfig),
     "hierarchical": (HierarchicalPlanner, HierarchicalConfig),
 }
-"""Planner name -> (planner class, config dataclass)."""
+"""Planner name -> (planner class, config dataclass): the searches over a world model and a cost."""
+
+POLICY = "policy"
+"""Not a search: a trained goal-conditioned policy acts through the same loop (planning/policy.py). Its name is
+accepted wherever a planner's is, but it is kept out of :data:`PLANNERS`, whose members search over any world
+model."""
 
 
 def _lookup(name: str) -> tuple[type, type]:
+    if name == POLICY:
+        return PolicyPlanner, PolicyConfig
     if name not in PLANNERS:
         raise ValueError(f"unknown planner {name!r}; valid: {sorted(PLANNERS)}")
     return PLANNERS[name]

@@ -71,7 +71,8 @@ METHOD_BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {}
 """Method kind -> ``model_config -> nn.Module`` (untrained; load weights afterwards)."""
 
 BUILTIN_MODULES = ("jepa_world.presets.world_model", "jepa_world.presets.ssl",
-                   "jepa_world.presets.video", "jepa_world.presets.frozen_world_model", "jepa_world.presets.pointmaze")
+                   "jepa_world.presets.video", "jepa_world.presets.frozen_world_model", "jepa_world.presets.pointmaze",
+                   "jepa_world.presets.gcrl")
 """Modules that register presets when imported (missing ones are skipped)."""
 
 

@@ -1,0 +1,91 @@
+"""GCBC: goal-conditioned behaviour cloning (Lynch et al. 2019; Ghosh et al. 2021; OGBench's GCBC, Park et al. 2024).
+
+The policy pi(s, g) regresses the logged action a_t from the state s_t and a goal relabelled from the same
+trajectory (OGBench's actor goals: a later state, uniform over the rest of the trajectory). The policy is a
+Gaussian with a fixed standard deviation, so its negative log-likelihood is the squared error of its mean: the
+loss is ``|pi(s, g) - a / max_norm|^2`` (actions in units of the bound, :mod:`jepa_world.baselines.actions`).
+
+``encode`` / ``act_latent`` are the policy split at its encoder, the shape the evaluation loop drives
+(:mod:`jepa_world.planning.policy`): the goal is encoded once per episode.
+
+Examples:
+    >>> import torch
+    >>> from jepa_world.baselines.goal_net import GoalNetConfig, ImpalaConfig
+    >>> enc = ImpalaConfig(channels=(4, 8), embed_dim=8, keypoints=2, flat_dims=2)
+    >>> model = GCBC(GCBCConfig(net=GoalNetConfig(encoder=enc, hidden=16)))
+    >>> batch = {"obs": torch.rand(2, 5, 2, 65, 65), "actions": torch.randn(2, 4, 2)}
+    >>> loss, metrics = model.training_step(batch, 0)
+    >>> sorted(metrics), model.act(batch["obs"][:, 0], batch["obs"][:, 4]).shape
+    (['bc_mse'], torch.Size([2, 2]))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from jepa_world.baselines.actions import DEFAULT_MAX_NORM, from_unit, to_unit
+from jepa_world.baselines.goal_net import GoalNet, GoalNetConfig
+from jepa_world.baselines.relabel import GoalSampling, actor_goals, step_generator
+from jepa_world.baselines.transitions import goal_transitions
+
+
+@dataclass
+class GCBCConfig:
+    """Goal-conditioned behaviour cloning."""
+
+    net: GoalNetConfig = field(default_factory=GoalNetConfig)
+    """The policy's encoder and MLP."""
+    actor_goals: GoalSampling = field(default_factory=actor_goals)
+    """Where the policy's goals come from (OGBench: a later state of the trajectory, uniform)."""
+    per_trajectory: int = 2
+    """(state, goal) pairs drawn from each trajectory of a batch."""
+    action_dim: int = 2
+    """A of the actions."""
+    max_action_norm: float = DEFAULT_MAX_NORM
+    """The env's action bound (px): targets are divided by it, outputs clipped to it."""
+    seed: int = 0
+    """Seed of the relabelling (the draw at step k is a function of (seed, k))."""
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first impossible field."""
+        self.net.validate()
+        self.actor_goals.validate("actor_goals")
+        if self.per_trajectory < 1 or self.action_dim < 1 or not self.max_action_norm > 0:
+            raise ValueError(f"GCBCConfig needs per_trajectory >= 1, action_dim >= 1, max_action_norm > 0, got "
+                             f"{self.per_trajectory}, {self.action_dim}, {self.max_action_norm}")
+
+
+class GCBC(nn.Module):
+    """pi(s, g) -> a by behaviour cloning on relabelled goals."""
+
+    def __init__(self, config: GCBCConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or GCBCConfig()
+        self.config.validate()
+        self.actor = GoalNet(self.config.net, out_dim=self.config.action_dim)
+
+    def encode(self, obs: Tensor) -> Tensor:
+        """obs (N, C, H, W) -> the policy's features (N, D)."""
+        return self.actor.encode(obs)
+
+    def act_latent(self, z: Tensor, goal: Tensor) -> Tensor:
+        """Features z (N, D), goal features (N, D) -> env actions (N, A) within the bound."""
+        return from_unit(self.actor(z, goal)[:, 0], max_norm=self.config.max_action_norm)
+
+    def act(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
+        """obs (N, C, H, W), goal_obs (N, C, H, W) -> env actions (N, A)."""
+        return self.act_latent(self.encode(obs), self.encode(goal_obs))
+
+    def training_step(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
+        """Batch {"obs": (M, L, C, H, W), "actions": (M, L - 1, A)} -> (loss, metrics)."""
+        cfg = self.config
+        tr = goal_transitions(batch, value=cfg.actor_goals, actor=cfg.actor_goals,
+                              generator=step_generator(cfg.seed, step), per_trajectory=cfg.per_trajectory)
+        b = tr.obs.shape[0]
+        z = self.actor.encode(torch.cat([tr.obs, tr.actor_goal]))  # (2B, D)
+        pred = self.actor(z[:b], z[b:])[:, 0]  # (B, A)
+        loss = (pred - to_unit(tr.actions, max_norm=cfg.max_action_norm)).pow(2).sum(-1).mean()
+        return loss, {"bc_mse": loss.item()}
