@@ -14,7 +14,8 @@ Every number comes from a ``python -m jepa_world.cli`` command recorded in the J
   17-frame windows) and ``B`` is the same for every method;
 * evaluation, per variant x seed: ``eval RUN --planner P --episodes E --seed S --json ...``; the world models plan
   with MPPI (the pixel model twice: in its own latent, ``space=latent``, and by pixel distance to the goal image,
-  ``space=pixel``), the RL policies act through the same MPC loop as one-step plans (``--planner policy``).
+  ``space=pixel``, on ``--pixel-space-data`` only: it decodes every predicted frame), the RL policies act
+  through the same MPC loop as one-step plans (``--planner policy``).
 
 Data settings (PLDM's data-quality axes, options of the existing generators): ``good`` = the presets' random walks;
 ``few-doors`` = no trajectory steered through the door (``data.door_prob=0``: crossings only by chance);
@@ -24,7 +25,8 @@ Data settings (PLDM's data-quality axes, options of the existing generators): ``
 distance after the whole step budget; ``first-hit``: the goal reached at some step).
 
 Use seeds you did not tune on for reported numbers (the presets' settings were tuned on episode seeds 0-2).
-A failed command is reported in its row; the others still run. A readable table goes to stderr, ONE JSON line to
+A failed command is reported in its row; the others still run. ``--reuse`` resumes an interrupted bench (finished
+trainings and evaluations are read back, recorded as "(reused)"). A readable table goes to stderr, ONE JSON line to
 stdout.
 """
 
@@ -75,9 +77,12 @@ def evaluate(variant: str, run: Path, planner: str, extra: list[str], root: Path
     per_seed = []
     for seed in args.seeds:
         out = root / f"{variant}_seed{seed}.json"
-        runner(cli("eval", str(run), "--planner", planner, "--episodes", str(args.episodes), "--seed", str(seed),
-                   "--num-envs", str(min(100, args.episodes)), "--json", str(out), *extra),
-               root / f"{variant}_seed{seed}.log")
+        command = cli("eval", str(run), "--planner", planner, "--episodes", str(args.episodes), "--seed", str(seed),
+                      "--num-envs", str(min(100, args.episodes)), "--json", str(out), *extra)
+        if args.reuse and _same_eval(out, args.episodes, seed):
+            runner.commands.append("(reused) " + " ".join(["python", *command[1:]]))
+        else:
+            runner(command, root / f"{variant}_seed{seed}.log")
         rep = json.loads(out.read_text())
         every = rep["config"]["mpc"]["replan_every"]
         per_seed.append({"seed": seed, "final": rep["success_rate"], "first_hit": rep["success_rate_first_hit"],
@@ -88,6 +93,14 @@ def evaluate(variant: str, run: Path, planner: str, extra: list[str], root: Path
 
     return {"success_final": mean("final"), "success_first_hit": mean("first_hit"),
             "ms_per_action": mean("ms_per_action"), "per_seed": per_seed}
+
+
+def _same_eval(out: Path, episodes: int, seed: int) -> bool:
+    """Whether ``out`` holds a finished evaluation of ``episodes`` episodes of episode seed ``seed`` (--reuse)."""
+    if not out.is_file():
+        return False
+    rep = json.loads(out.read_text())
+    return rep.get("episodes") == episodes and rep.get("config", {}).get("seed") == seed
 
 
 def bench_cell(data: str, method: str, args: argparse.Namespace, runner: Runner) -> list[dict]:
@@ -103,6 +116,8 @@ def bench_cell(data: str, method: str, args: argparse.Namespace, runner: Runner)
         return [{**base, "variant": method, "error": str(e)}]
     rows = []
     for variant, (planner, extra) in VARIANTS[method].items():
+        if variant == "pixel-pixel" and data not in args.pixel_space_data:
+            continue
         row = {**base, "variant": variant, "train_seconds": stage["seconds"], "steps": stage["step"],
                "run": str(root / "run")}
         try:
@@ -156,11 +171,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seeds", default="100,101,102", help="episode-set seeds (not the tuning seeds 0-2)")
     ap.add_argument("--episodes", type=int, default=100, help="episodes per seed")
     ap.add_argument("--out", type=Path, default=Path("runs/bench-baselines"), help="run directories and logs")
-    ap.add_argument("--reuse", action="store_true", help="skip training where a finished run exists")
+    ap.add_argument("--reuse", action="store_true",
+                    help="skip training where a finished run exists and evaluations whose JSON is there")
     ap.add_argument("--threads", type=int, default=0, help="OMP/torch threads of every command (0 = default)")
     ap.add_argument("--train-overrides", action="append", default=[], help='"[METHOD:]k=v ..." (repeatable)')
     ap.add_argument("--eval-overrides", action="append", default=[], help='"[VARIANT:]k=v ..." (repeatable)')
     ap.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
+    ap.add_argument("--pixel-space-data", default="good",
+                    help="data settings where the pixel model also plans in pixel space (slow: it decodes every "
+                         "predicted frame); comma-separated, empty for none")
     args = ap.parse_args(argv)
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     args.data = [d.strip() for d in args.data.split(",") if d.strip()]
@@ -171,6 +190,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.env == "maze" and "held-out" in args.data:
         ap.error("--data held-out is a Two Rooms setting (door rows); the maze has no door split")
     args.seeds = [int(s) for s in args.seeds.split(",")]
+    args.pixel_space_data = [d.strip() for d in args.pixel_space_data.split(",") if d.strip()]
     return args
 
 

@@ -268,7 +268,7 @@ def test_a_policy_runs_through_the_mpc_loop_without_surprise():
 
 
 def test_the_policy_planner_refuses_a_world_model():
-    from jepa_world.methods.oracle import TwoRoomsOracle
+    from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
 
     with pytest.raises(ValueError, match="TwoRoomsOracle"):
         PolicyPlanner(TwoRoomsOracle())
