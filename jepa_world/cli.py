@@ -333,6 +333,12 @@ def eval_cmd(
     show_config: Annotated[bool, typer.Option(
         help="Print every evaluation config field with its doc and exit (before a run's own env is applied).")]
     = False,
+    adapt: Annotated[bool, typer.Option(
+        help="Adjust the world model online between blocks of num_envs episodes (adapt.FIELD=V overrides, e.g. "
+             "adapt.steps=20 adapt.every=1; docs/online.md); needs --adapt-out.")] = False,
+    adapt_out: Annotated[Path | None, typer.Option(
+        "--adapt-out", help="With --adapt: a NEW run directory for the adjusted model (the original is never "
+                            "written).")] = None,
 ) -> None:
     """Plan to goals in Two Rooms (or the maze: env=maze) with a trained world model; print success rate and timings."""
     from jepa_world.eval.planning import evaluate_planning, save_summary_png
@@ -340,6 +346,10 @@ def eval_cmd(
     if run is not None and "=" in run.name:  # RUN is optional (--show-config, --oracle): a key=value is an override
         run, overrides = None, [str(run), *(overrides or [])]
     items = _split_overrides(overrides)
+    adapt_items = [o[len("adapt."):] for o in items if o.startswith("adapt.")]
+    items = [o for o in items if not o.startswith("adapt.")]
+    if adapt or adapt_out is not None or adapt_items:
+        _check_adapt(run, adapt, adapt_out, oracle=oracle, critic=critic)
     if show_config:
         _show_eval_config(_planning_config(planner, episodes, seed, num_envs, items))
         return
@@ -350,7 +360,11 @@ def eval_cmd(
             check_output_file(path, option)
     value = _load_critic(critic)
     model, probe, cfg = _planned_model(run, oracle, planner, episodes, seed, num_envs, items)
-    report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty(), critic=value)
+    if adapt:
+        report = _adapt_eval(run, adapt_out, model, cfg, adapt_items)
+    else:
+        report = evaluate_planning(model, cfg, probe=probe if png else None, progress=sys.stderr.isatty(),
+                                   critic=value)
     typer.echo(report.table())
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -359,6 +373,36 @@ def eval_cmd(
     if png:
         save_summary_png(report, report.results[0], str(png))
         typer.echo(f"wrote {png}")
+
+
+def _check_adapt(run: Path | None, adapt: bool, adapt_out: Path | None, *, oracle: bool, critic: Path | None
+                 ) -> None:
+    """``eval --adapt``'s options make sense together (UserError naming what was got)."""
+    from jepa_world.runs.adapt_run import check_adapt_out
+
+    if not adapt:
+        raise UserError("--adapt-out and adapt.* overrides need --adapt")
+    if adapt_out is None:
+        raise UserError("--adapt needs --adapt-out DIR: a new directory for the adjusted model")
+    if oracle or critic is not None or run is None:
+        raise UserError("--adapt adjusts a trained run's world model: give RUN, without --oracle or --critic")
+    check_adapt_out(run, check_output_dir(adapt_out, "--adapt-out"))
+
+
+def _adapt_eval(run: Path, out: Path, model, cfg, adapt_items: list[str]):
+    """``eval --adapt``: the online evaluation, the adjusted run written to ``out``; returns the summary report."""
+    from jepa_world.config import apply_overrides
+    from jepa_world.eval.online import OnlineAdjustConfig
+    from jepa_world.runs.adapt_run import adapt_run
+    from jepa_world.runs.load import load_method
+
+    online = apply_overrides(OnlineAdjustConfig(), adapt_items)
+    _, run_config = load_method(run, expected_kind="world_model")
+    result = adapt_run(run, out, model, run_config, cfg, online, progress=sys.stderr.isatty())
+    blocks = " ".join(f"{s:.2f}{'*' if a else ''}" for s, a in zip(result.success, result.adjusted, strict=True))
+    typer.echo(f"success per block of {cfg.num_envs} (* = adjusted after it): {blocks}; "
+               f"adjustment {sum(result.update_s):.1f} s; adjusted run: {out}")
+    return result.summary
 
 
 def _load_critic(path: Path | None):

@@ -3,19 +3,24 @@
 An episode: one layout; the agent starts uniformly in one room and the goal is uniform in the
 other (rooms swapped with probability 0.5); 200 steps. How success is scored (final distance or
 first hit, < 4.5 px) is the evaluator's business (``eval/protocols.py``), not the env's.
-The collision rule and the wall pixels are options (``physics``, ``walls``; EB-JEPA's by default).
+The collision rule and the wall pixels are options (``physics``, ``walls``; EB-JEPA's by default), and so are
+shifts of the world the offline data never showed (``gain``, ``drift``, ``obstacle``, ``door_half``;
+envs/two_rooms_shift.py; off by default).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from jepa_world.config import added_field
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.two_rooms_physics import apply_action, check_physics
 from jepa_world.envs.two_rooms_render import check_walls, render
+from jepa_world.envs.two_rooms_shift import Shift, in_keep_out
 
 
 @dataclass
@@ -37,10 +42,28 @@ class TwoRoomsConfig:
     walls: str = "ebjepa"
     """Wall pixels drawn: 'ebjepa' (border lines to the image edges, middle wall through the whole image) or
     'arena' (only inside the arena)."""
+    gain: float = added_field(1.0, absent=1.0)
+    """Shift (envs/two_rooms_shift.py): executed displacement = gain x the clipped action (1 = unshifted)."""
+    drift: tuple[float, float] = added_field((0.0, 0.0), absent=(0.0, 0.0))
+    """Shift: a constant displacement (px per step, x then y) added to every move."""
+    obstacle: str = added_field("none", absent="none")
+    """Shift: new wall blocks in each room, 'none', 'pillar' or 'segment' (drawn and enforced)."""
+    door_half: int = added_field(geo.DOOR_HALF, absent=geo.DOOR_HALF)
+    """Shift: the door spans rows door_y +- door_half (4: the usual 9 px door; smaller is narrower)."""
 
     def __post_init__(self) -> None:
         check_physics(self.physics)
         check_walls(self.walls)
+        self.shift()
+
+    def shift(self) -> Shift:
+        """The world's shift (``Shift()`` when unshifted); raises ValueError on an impossible one."""
+        return Shift(gain=self.gain, drift=tuple(self.drift), obstacle=self.obstacle, door_half=self.door_half)
+
+    def with_shift(self, shift: Shift) -> TwoRoomsConfig:
+        """A copy of this config in the world ``shift``."""
+        return dataclasses.replace(self, gain=shift.gain, drift=shift.drift, obstacle=shift.obstacle,
+                                   door_half=shift.door_half)
 
 
 @dataclass
@@ -53,13 +76,32 @@ class Episodes:
     goal: Tensor
 
 
-def sample_episodes(n: int, *, generator: torch.Generator, fixed_wall: bool = False, doors: str = "all") -> Episodes:
-    """N episodes with start and goal in opposite rooms; random layouts' door rows from the ``doors`` split."""
+def sample_episodes(n: int, *, generator: torch.Generator, fixed_wall: bool = False, doors: str = "all",
+                    shift: Shift | None = None) -> Episodes:
+    """N episodes with start and goal in opposite rooms; random layouts' door rows from the ``doors`` split. With a
+    ``shift`` that adds obstacles, a start or goal within ``START_MARGIN`` of one is drawn again (the unshifted
+    episodes are unchanged)."""
     wall_x, door_y = geo.sample_layouts(n, generator=generator, fixed=fixed_wall, doors=doors)
     start_room = (torch.rand(n, generator=generator) < 0.5).long()
     start = geo.sample_in_room(n, start_room, wall_x, generator=generator)
     goal = geo.sample_in_room(n, 1 - start_room, wall_x, generator=generator)
+    if shift is not None and shift.obstacle != "none":
+        blocks = shift.blocks(wall_x, door_y)
+        start = _clear_of(start, start_room, wall_x, blocks, generator)
+        goal = _clear_of(goal, 1 - start_room, wall_x, blocks, generator)
     return Episodes(wall_x, door_y, start.float(), goal.float())
+
+
+def _clear_of(pos: Tensor, room: Tensor, wall_x: Tensor, blocks: Tensor, generator: torch.Generator) -> Tensor:
+    """pos (N, 2) with every point within START_MARGIN of a block (N, K, 4) redrawn in its room until none is."""
+    pos = pos.clone()
+    for _ in range(1000):
+        bad = in_keep_out(pos, blocks, margin=geo.START_MARGIN)
+        if not bool(bad.any()):
+            return pos
+        idx = bad.nonzero().squeeze(1)
+        pos[idx] = geo.sample_in_room(len(idx), room[idx], wall_x[idx], generator=generator)
+    raise RuntimeError("could not place starts and goals clear of the obstacles in 1000 draws")
 
 
 class TwoRoomsBatch:
@@ -78,6 +120,7 @@ class TwoRoomsBatch:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.num_envs = num_envs
         self.config = config or TwoRoomsConfig()
+        self.shift = self.config.shift()
         self.device = torch.device(device)
         self.generator = torch.Generator().manual_seed(0)
         self.t = 0
@@ -88,13 +131,13 @@ class TwoRoomsBatch:
             self.generator.manual_seed(seed)
         if episodes is None:
             episodes = sample_episodes(self.num_envs, generator=self.generator,
-                                       fixed_wall=self.config.fixed_wall)
+                                       fixed_wall=self.config.fixed_wall, shift=self.shift)
         if episodes.start.shape != (self.num_envs, 2):
             raise ValueError(f"episodes.start must be ({self.num_envs}, 2), got {tuple(episodes.start.shape)}")
         self.ep = episodes
         self.pos = episodes.start.clone()
         self.goal_obs = render(episodes.goal, episodes.wall_x, episodes.door_y,
-                               walls=self.config.walls).to(self.device)
+                               walls=self.config.walls, shift=self.shift).to(self.device)
         self.t = 0
         return self._obs(), self._info()
 
@@ -108,7 +151,8 @@ class TwoRoomsBatch:
         if not bool(torch.isfinite(a).all()):
             raise ValueError("actions must be finite")
         self.pos = apply_action(self.pos, a, self.ep.wall_x, self.ep.door_y, physics=self.config.physics,
-                                generator=self.generator, max_norm=self.config.max_action_norm).float()
+                                generator=self.generator, max_norm=self.config.max_action_norm,
+                                shift=self.shift).float()
         self.t += 1
         return self._obs(), self._info()
 
@@ -121,7 +165,8 @@ class TwoRoomsBatch:
         return (self.pos - self.ep.goal).norm(dim=-1)
 
     def _obs(self) -> Tensor:
-        return render(self.pos, self.ep.wall_x, self.ep.door_y, walls=self.config.walls).to(self.device)
+        return render(self.pos, self.ep.wall_x, self.ep.door_y, walls=self.config.walls,
+                      shift=self.shift).to(self.device)
 
     def _info(self) -> dict:
         dist = self.distance()

@@ -50,22 +50,25 @@ MEAN_PUSH = NOISE_STD * math.sqrt(2.0 / math.pi)
 
 _INF = float("inf")
 _DOOR_EDGES = 8
-"""Index of the first door-edge segment in :func:`_segments` (the last two are the door slot's edges)."""
+"""Index of the first door-edge segment in :func:`_segments` (this one and the next are the door slot's edges)."""
 
 Segments = tuple[Tensor, Tensor, Tensor, Tensor]
 
 
-def _segments(wall_x: Tensor, door_y: Tensor) -> Segments:
+def _segments(wall_x: Tensor, door_y: Tensor, *, door_half: int = DOOR_HALF, blocks: Tensor | None = None
+              ) -> Segments:
     """The wall segments of N layouts: axis (K,), c (N, K), lo (N, K), hi (N, K) (float64).
 
     A segment is ``{coord[axis] = c, lo <= coord[1 - axis] <= hi}``; axis 0 = a vertical line x = c.
-    Door-side ends of the wall faces are open: a crossing exactly at ``door_y +- 4`` passes.
+    Door-side ends of the wall faces are open: a crossing exactly at ``door_y +- door_half`` passes. Extra wall
+    ``blocks`` (N, B, 4) ``[col0, row0, col1, row1]`` (envs/two_rooms_shift.py) add their four edge lines (through
+    the centres of their outermost pixels, closed ends), after the door edges.
     """
     wx, dy = wall_x.to(torch.float64), door_y.to(torch.float64)
     one = torch.ones_like(wx)
     b_lo, b_hi = BORDER_LO * one, BORDER_HI * one
     left, right = wx - WALL_HALF, wx + WALL_HALF
-    below, above = dy - DOOR_HALF, dy + DOOR_HALF
+    below, above = dy - door_half, dy + door_half
     open_below = torch.nextafter(below, torch.full_like(below, -_INF))
     open_above = torch.nextafter(above, torch.full_like(above, _INF))
     rows = [  # (axis, c, lo, hi)
@@ -74,6 +77,11 @@ def _segments(wall_x: Tensor, door_y: Tensor) -> Segments:
         (0, right, b_lo, open_below), (0, right, open_above, b_hi),
         (1, below, left, right), (1, above, left, right),
     ]
+    if blocks is not None:
+        bl = blocks.to(torch.float64)
+        for k in range(bl.shape[1]):
+            c0, r0, c1, r1 = bl[:, k].unbind(-1)
+            rows += [(0, c0, r0, r1), (0, c1, r0, r1), (1, r0, c0, c1), (1, r1, c0, c1)]
     axis = torch.tensor([r[0] for r in rows])
     c, lo, hi = (torch.stack([r[i] for r in rows], dim=1) for i in (1, 2, 3))
     return axis, c, lo, hi
@@ -104,15 +112,16 @@ def _first_crossing(p: Tensor, a: Tensor, segments: Segments) -> tuple[Tensor, T
 
 
 def move_ebjepa(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor, *,
-                noise: Tensor | None) -> Tensor:
+                noise: Tensor | None, door_half: int = DOOR_HALF, blocks: Tensor | None = None) -> Tensor:
     """Apply the EB-JEPA rule: pos (N, 2), action (N, 2) -> new pos (N, 2) float64.
 
     ``noise`` (N, 2) are standard normal draws (scaled by :data:`NOISE_STD` here; only rows that
     collide use theirs); ``None`` gives the noise-free model: a push-back of :data:`MEAN_PUSH`
-    along the normal and none along the wall.
+    along the normal and none along the wall. ``door_half`` and ``blocks`` are a shifted layout's
+    (envs/two_rooms_shift.py); an obstacle hit is handled as a wall hit (push-back, then the side's clamp).
     """
     p, a = pos.to(torch.float64), action.to(torch.float64)
-    segments = _segments(wall_x, door_y)
+    segments = _segments(wall_x, door_y, door_half=door_half, blocks=blocks)
     t, k = _first_crossing(p, a, segments)
     hit = torch.isfinite(t)
     if not bool(hit.any()):
@@ -129,7 +138,7 @@ def move_ebjepa(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor, *,
         push = noise.to(torch.float64) * NOISE_STD
         push[rows, normal] = push[rows, normal].abs() * back
     moved = stop + push
-    door_edge = k >= _DOOR_EDGES  # no clamp after a door-edge hit (as the reference)
+    door_edge = (k == _DOOR_EDGES) | (k == _DOOR_EDGES + 1)  # no clamp after a door-edge hit (as the reference)
     clamped = _clamp_to_side(moved, p, wall_x)
     moved = torch.where(door_edge[:, None], moved, clamped)
     return torch.where(hit[:, None], moved, p + a)

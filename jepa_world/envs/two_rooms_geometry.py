@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from jepa_world.envs.free_space import last_free_point
+from jepa_world.envs.free_space import last_free_point, reach
 
 SIZE = 65
 """Observation side length in pixels."""
@@ -80,20 +80,21 @@ def check_doors(doors: str) -> None:
         raise ValueError(f"doors must be one of {sorted(DOOR_SPLITS)}, got {doors!r}")
 
 
-def free_rectangles(wall_x: Tensor, door_y: Tensor) -> tuple[Tensor, Tensor]:
-    """The three free rectangles per layout: lo (N, 3, 2) and hi (N, 3, 2), order left/right/door."""
+def free_rectangles(wall_x: Tensor, door_y: Tensor, *, door_half: int = DOOR_HALF) -> tuple[Tensor, Tensor]:
+    """The three free rectangles per layout: lo (N, 3, 2) and hi (N, 3, 2), order left/right/door (the door rows
+    ``door_y +- door_half``)."""
     wx = wall_x.to(torch.float64)
     dy = door_y.to(torch.float64)
     gap = WALL_HALF + 1
     lo = torch.stack([
         torch.stack([torch.full_like(wx, FREE_LO), torch.full_like(wx, FREE_LO)], -1),
         torch.stack([wx + gap, torch.full_like(wx, FREE_LO)], -1),
-        torch.stack([wx - gap, dy - DOOR_HALF], -1),
+        torch.stack([wx - gap, dy - door_half], -1),
     ], 1)
     hi = torch.stack([
         torch.stack([wx - gap, torch.full_like(wx, FREE_HI)], -1),
         torch.stack([torch.full_like(wx, FREE_HI), torch.full_like(wx, FREE_HI)], -1),
-        torch.stack([wx + gap, dy + DOOR_HALF], -1),
+        torch.stack([wx + gap, dy + door_half], -1),
     ], 1)
     return lo, hi
 
@@ -113,13 +114,40 @@ def clip_action_norm(actions: Tensor, max_norm: float = MAX_ACTION_NORM) -> Tens
     return actions * scale
 
 
-def move(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor) -> Tensor:
+def move(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor, *, door_half: int = DOOR_HALF,
+         blocks: Tensor | None = None) -> Tensor:
     """Apply the collision rule: pos (N, 2), action (N, 2) (already norm-clipped) -> new pos (N, 2).
 
-    Computed in float64 so that stopping points land on the wall boundary to ~1e-13 px.
+    ``blocks`` (N, K, 4) are extra wall blocks ``[col0, row0, col1, row1]`` (pixel bounds, inclusive;
+    envs/two_rooms_shift.py): the agent's centre may not enter the open box ``(col0 - 1, col1 + 1) x (row0 - 1,
+    row1 + 1)`` around one (the centres of the free pixels next to it stay free), so the move stops where it first
+    would. Computed in float64 so that stopping points land on the wall boundary to ~1e-13 px.
     """
-    lo, hi = free_rectangles(wall_x, door_y)
-    return last_free_point(pos, action, lo, hi, hops=2)  # three rectangles: two hops connect any pair
+    lo, hi = free_rectangles(wall_x, door_y, door_half=door_half)
+    if blocks is None or blocks.shape[1] == 0:
+        return last_free_point(pos, action, lo, hi, hops=2)  # three rectangles: two hops connect any pair
+    p, d = pos.to(torch.float64), action.to(torch.float64)
+    t = reach(p, d, lo, hi, hops=2)  # (N,) along the move, walls only
+    b = blocks.to(torch.float64)
+    t = torch.minimum(t, first_entry(p, d, b[..., :2] - 1.0, b[..., 2:] + 1.0))
+    return (p + t[:, None] * d).to(pos.dtype)
+
+
+def first_entry(p: Tensor, d: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
+    """The first t in [0, 1] at which p + t d enters one of the OPEN boxes (lo, hi) (N, K, 2); inf if none.
+
+    p, d: (N, 2) float64. Touching or sliding along a box's edge is not entering it.
+    """
+    p, d = p.unsqueeze(1), d.unsqueeze(1)  # (N, 1, 2)
+    moving = d != 0
+    safe = torch.where(moving, d, torch.ones_like(d))
+    t1, t2 = (lo - p) / safe, (hi - p) / safe
+    inside = (p > lo) & (p < hi)
+    inf = torch.full_like(t1, float("inf"))
+    t_lo = torch.where(moving, torch.minimum(t1, t2), torch.where(inside, -inf, inf)).amax(-1)  # (N, K)
+    t_hi = torch.where(moving, torch.maximum(t1, t2), torch.where(inside, inf, -inf)).amin(-1)
+    enters = (t_lo < t_hi) & (t_hi > 0) & (t_lo < 1)
+    return torch.where(enters, t_lo.clamp_min(0.0), torch.full_like(t_lo, float("inf"))).amin(-1)
 
 
 def sample_in_room(

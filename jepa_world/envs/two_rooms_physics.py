@@ -31,6 +31,7 @@ from torch import Tensor
 
 from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.two_rooms_ebjepa import move_ebjepa
+from jepa_world.envs.two_rooms_shift import Shift
 
 Physics = Literal["ebjepa", "strict"]
 PHYSICS: tuple[str, ...] = ("ebjepa", "strict")
@@ -50,13 +51,15 @@ def default_max_norm(physics: str) -> float | None:
 
 
 def apply_action(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor, *, physics: str,
-                 generator: torch.Generator | None = None, max_norm: float | None = None) -> Tensor:
+                 generator: torch.Generator | None = None, max_norm: float | None = None,
+                 shift: Shift | None = None) -> Tensor:
     """One step of N agents: pos (N, 2), action (N, 2) -> new pos (N, 2) float64.
 
     ``max_norm`` clips the actions' L2 norm first (None: the rule's default, :func:`default_max_norm`).
     Under 'ebjepa' the collision noise is drawn from ``generator`` (N standard normal pairs per call, so
     the stream of draws does not depend on which agents collide); without a generator the noise-free
     model is used (the mean push-back), which is what a ground-truth *model* of the env should predict.
+    A ``shift`` (envs/two_rooms_shift.py) scales and offsets the clipped action and adds its door and obstacles.
     """
     check_physics(physics)
     limit = default_max_norm(physics) if max_norm is None else max_norm
@@ -64,7 +67,10 @@ def apply_action(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor, *,
     if limit is not None:
         a = geo.clip_action_norm(a, limit)
     p = pos.to(torch.float64)
+    shift = shift or Shift()
+    a = shift.actuate(a)
+    layout = {"door_half": shift.door_half, "blocks": shift.blocks(wall_x, door_y)}
     if physics == "strict":
-        return geo.move(p, a, wall_x, door_y)
+        return geo.move(p, a, wall_x, door_y, **layout)
     noise = None if generator is None else torch.randn(p.shape, generator=generator, dtype=torch.float64)
-    return move_ebjepa(p, a, wall_x, door_y, noise=noise)
+    return move_ebjepa(p, a, wall_x, door_y, noise=noise, **layout)

@@ -17,6 +17,7 @@ from jepa_world.envs.two_rooms_geometry import (
     SIZE,
     WALL_HALF,
 )
+from jepa_world.envs.two_rooms_shift import Shift
 
 _COORDS = torch.arange(SIZE, dtype=torch.float32)
 
@@ -32,8 +33,9 @@ def check_walls(walls: str) -> None:
         raise ValueError(f"walls must be one of {WALL_STYLES}, got {walls!r}")
 
 
-def render_walls(wall_x: Tensor, door_y: Tensor, *, walls: str = "ebjepa") -> Tensor:
-    """Wall channel: wall_x (N,), door_y (N,) -> (N, 65, 65) float32 with 1.0 on wall pixels (style ``walls``).
+def render_walls(wall_x: Tensor, door_y: Tensor, *, walls: str = "ebjepa", shift: Shift | None = None) -> Tensor:
+    """Wall channel: wall_x (N,), door_y (N,) -> (N, 65, 65) float32 with 1.0 on wall pixels (style ``walls``);
+    a ``shift``'s door size and obstacle blocks (envs/two_rooms_shift.py) are drawn as wall pixels too.
 
     Examples:
         >>> one = torch.tensor([32]), torch.tensor([18])
@@ -48,12 +50,23 @@ def render_walls(wall_x: Tensor, door_y: Tensor, *, walls: str = "ebjepa") -> Te
     wx = wall_x.view(-1, 1, 1)
     dy = door_y.view(-1, 1, 1)
     in_wall = (cols >= wx - WALL_HALF) & (cols <= wx + WALL_HALF)
-    in_door = (rows >= dy - DOOR_HALF) & (rows <= dy + DOOR_HALF)
+    half = DOOR_HALF if shift is None else shift.door_half
+    in_door = (rows >= dy - half) & (rows <= dy + half)
     middle = in_wall & ~in_door
     if walls == "arena":
         border = border & (rows >= BORDER_LO) & (rows <= BORDER_HI) & (cols >= BORDER_LO) & (cols <= BORDER_HI)
         middle = middle & (rows > BORDER_LO) & (rows < BORDER_HI)
-    return (border | middle).to(torch.float32)
+    wall = border | middle
+    if shift is not None and shift.obstacle != "none":
+        wall = wall | _block_pixels(shift.blocks(wall_x, door_y), rows, cols)
+    return wall.to(torch.float32)
+
+
+def _block_pixels(blocks: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
+    """(N, 65, 65) bool: pixels inside any of the blocks (N, K, 4) ``[col0, row0, col1, row1]`` (inclusive)."""
+    b = blocks.view(*blocks.shape, 1, 1)  # (N, K, 4, 1, 1)
+    inside = (cols >= b[:, :, 0]) & (cols <= b[:, :, 2]) & (rows >= b[:, :, 1]) & (rows <= b[:, :, 3])
+    return inside.any(1)
 
 
 def agent_profiles(pos: Tensor) -> tuple[Tensor, Tensor]:
@@ -72,9 +85,11 @@ def render_agent(pos: Tensor) -> Tensor:
     return gy.unsqueeze(-1) * gx.unsqueeze(-2)
 
 
-def render(pos: Tensor, wall_x: Tensor, door_y: Tensor, *, walls: str = "ebjepa") -> Tensor:
-    """Observations for N agents: pos (N, 2) -> (N, 2, 65, 65) float32 (wall style ``walls``)."""
-    return torch.stack([render_agent(pos), render_walls(wall_x, door_y, walls=walls).to(pos.device)], 1)
+def render(pos: Tensor, wall_x: Tensor, door_y: Tensor, *, walls: str = "ebjepa", shift: Shift | None = None
+           ) -> Tensor:
+    """Observations for N agents: pos (N, 2) -> (N, 2, 65, 65) float32 (wall style ``walls``, a ``shift``'s walls)."""
+    wall = render_walls(wall_x, door_y, walls=walls, shift=shift).to(pos.device)
+    return torch.stack([render_agent(pos), wall], 1)
 
 
 def render_trajectories(

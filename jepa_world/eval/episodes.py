@@ -35,6 +35,15 @@ from jepa_world.planning.mpc import MPCAgent, MPCConfig, Probe
 from jepa_world.planning.protocols import Planner, WorldModel
 
 
+class StepObserver(Protocol):
+    """Sees what the agent sees and does, as the loop runs: the observations the env returned (N, C, H, W) and the
+    actions the agent chose (N, A); e.g. to record the agent's own experience for online adjustment."""
+
+    def reset(self, obs: Tensor) -> None: ...
+
+    def step(self, actions: Tensor, obs: Tensor) -> None: ...
+
+
 class GoalEnv(Protocol):
     """N goal-reaching episodes in lock-step (``TwoRoomsBatch``, ``MazeBatch``).
 
@@ -101,18 +110,25 @@ def run_mpc(
     record: bool = False,
     probe: Probe | None = None,
     progress: bool = False,
+    observer: StepObserver | None = None,
 ) -> MPCResult:
     """Run ``env.num_envs`` episodes to the end of the step budget with an :class:`MPCAgent`; score them here.
 
-    ``record`` also stores every plan decoded by ``probe`` (latents (..., D) -> positions (..., 2)).
+    ``record`` also stores every plan decoded by ``probe`` (latents (..., D) -> positions (..., 2)); an
+    ``observer`` is shown every observation and every action (never the env's info).
     """
     agent = MPCAgent(world_model, planner, config, record=record, probe=probe)
     start = time.perf_counter()
     obs, info = env.reset(episodes=episodes)
     agent.reset(info["goal_obs"])
+    if observer is not None:
+        observer.reset(obs)
     distances, positions = [info["distance"]], [info["pos"]]
     for _ in tqdm(range(env.config.max_steps), disable=not progress, desc="mpc", unit="step", leave=False):
-        obs, info = env.step(agent.act(obs))
+        actions = agent.act(obs)
+        obs, info = env.step(actions)
+        if observer is not None:
+            observer.step(actions, obs)
         distances.append(info["distance"])
         positions.append(info["pos"])
     wall_s = time.perf_counter() - start - agent.record_s

@@ -54,6 +54,7 @@ from jepa_world.envs.pusht.batch import PushTBatch, PushTConfig, PushTEpisodes, 
 from jepa_world.envs.pusht.batch import sample_episodes as sample_pusht_episodes
 from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
 from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
+from jepa_world.envs.two_rooms_shift import parse_shift
 from jepa_world.errors import UserError
 from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
 from jepa_world.eval.pointmaze_pictures import pointmaze_episode_drawer
@@ -97,6 +98,9 @@ class PlanningEvalConfig:
     doors: str = added_field("all", absent="all")
     """Two Rooms random layouts' door rows: 'all', 'low' or 'high' (envs.two_rooms_geometry.DOOR_SPLITS); evaluate
     a model trained on ``data.doors=low`` with ``doors=high`` to test layouts it never saw."""
+    shift: str = added_field("none", absent="none")
+    """Two Rooms: a shift of the world the offline data never showed (envs/two_rooms_shift.py): 'none', 'gain0.5',
+    'drift' (or drift<dx>,<dy>), 'pillar', 'segment', 'narrow-door', or several joined by '+'."""
     maze: MazeConfig = field(default_factory=MazeConfig)
     """The maze task (env='maze'): rooms per side, extra doors, minimum door distance, step budget."""
     pusht: PushTConfig = field(default_factory=PushTConfig)
@@ -166,6 +170,9 @@ class PlanningEvalConfig:
         if self.space not in ("latent", "pixel") or self.pixel_pool < 1:
             raise ValueError(f"PlanningEvalConfig.space must be 'latent' or 'pixel' and pixel_pool >= 1, "
                              f"got {self.space!r}, {self.pixel_pool}")
+        if self.shift != "none" and self.env != "two_rooms":
+            raise ValueError(f"PlanningEvalConfig.shift={self.shift!r} is a Two Rooms option; env is {self.env!r}")
+        parse_shift(self.shift)
         if not self.critic_weight >= 0:
             raise ValueError(f"PlanningEvalConfig.critic_weight must be >= 0, got {self.critic_weight}")
         make_cost(self.cost, reduce=self.reduce, discount=self.discount, path_weight=self.path_weight,
@@ -459,7 +466,8 @@ def sample_eval_episodes(config: PlanningEvalConfig) -> Any:
                                          min_cell_distance=config.pointmaze.min_cell_distance)
     if config.env == "maze":
         return sample_maze_episodes(config.episodes, config.maze, generator=generator)
-    return sample_episodes(config.episodes, generator=generator, fixed_wall=config.fixed_wall, doors=config.doors)
+    return sample_episodes(config.episodes, generator=generator, fixed_wall=config.fixed_wall, doors=config.doors,
+                           shift=parse_shift(config.shift))
 
 
 def make_eval_env(config: PlanningEvalConfig, num_envs: int, *, device: str = "cpu") -> GoalEnv:
@@ -470,8 +478,8 @@ def make_eval_env(config: PlanningEvalConfig, num_envs: int, *, device: str = "c
         return PointMazeBatch(num_envs, config.pointmaze, device=device)
     if config.env == "maze":
         return MazeBatch(num_envs, config.maze, device=device)
-    return TwoRoomsBatch(num_envs, TwoRoomsConfig(fixed_wall=config.fixed_wall, physics=config.physics,
-                                                  walls=config.walls), device=device)
+    task = TwoRoomsConfig(fixed_wall=config.fixed_wall, physics=config.physics, walls=config.walls)
+    return TwoRoomsBatch(num_envs, task.with_shift(parse_shift(config.shift)), device=device)
 
 
 def slice_episodes(episodes: Any, start: int, stop: int) -> Any:

@@ -182,7 +182,8 @@ class KeypointWorldModel(nn.Module):
         return [{"params": rest}, {"params": pred, "lr_scale": self.config.predictor_lr_scale}]
 
     def training_step(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
-        """batch: obs (B, T+1, C, H, W), actions (B, T, A), positions (B, T+1, 2) -> (loss, metrics)."""
+        """batch: obs (B, T+1, C, H, W), actions (B, T, A), positions (B, T+1, 2) (optional: the detached probe's
+        target) -> (loss, metrics)."""
         obs, actions = batch["obs"], batch["actions"]
         if obs.dim() != 5 or actions.dim() != 3 or obs.shape[1] != actions.shape[1] + 1:
             raise ValueError(f"expected obs (B, T+1, C, H, W) and actions (B, T, A), got {tuple(obs.shape)} "
@@ -200,8 +201,10 @@ class KeypointWorldModel(nn.Module):
         w = self.config.weights
         loss = sum(getattr(w, name) * value for name, value in terms.items())
         metrics = {name: float(value.detach()) for name, value in terms.items()}
-        probe_loss, metrics["probe_px"] = self._probe_loss(kp.detach(), batch["positions"])
         metrics["sharpness"] = float(self.predictor.log_sharpness.detach().exp())
+        if "positions" not in batch:  # the agent's own windows (online adjustment) carry no positions
+            return loss, metrics
+        probe_loss, metrics["probe_px"] = self._probe_loss(kp.detach(), batch["positions"])
         return loss + probe_loss, metrics
 
     def _rollout_error(self, kp0: Tensor, scene: Tensor, actions: Tensor, target: Tensor) -> Tensor:
