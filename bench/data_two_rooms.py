@@ -15,7 +15,7 @@ import time
 import torch
 
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig, generate
-from jepa_world.envs.two_rooms_render import render_trajectories
+from jepa_world.envs.two_rooms.render import render_trajectories
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ def oracle_of(cfg):
         from jepa_world.envs.maze.oracle import MazeOracle
 
         return MazeOracle(cfg.maze.rooms)
-    from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+    from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
 
     return TwoRoomsOracle(physics=cfg.physics)
 

@@ -22,9 +22,9 @@ import json
 
 import torch
 
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_physics import apply_action
-from jepa_world.envs.two_rooms_render import render
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.physics import apply_action
+from jepa_world.envs.two_rooms.render import render
 from jepa_world.eval.rank_correlation import spearman
 from jepa_world.planning.blurred_cost import SpatialLatent, blur_pyramid
 from jepa_world.planning.protocols import HoldingModel

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_render import render_trajectories
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.render import render_trajectories
 from jepa_world.runs.load import load_method
 
 

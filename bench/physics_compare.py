@@ -16,8 +16,8 @@ import math
 
 import torch
 
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_physics import apply_action
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.physics import apply_action
 
 
 def near_wall(pos: torch.Tensor, wall_x: torch.Tensor, door_y: torch.Tensor, margin: float) -> torch.Tensor:

@@ -297,7 +297,7 @@ def _oracle(cfg):
 
         model = MazeOracle(cfg.maze.rooms)
         return model, model.probe
-    from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+    from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
 
     model = TwoRoomsOracle(physics=cfg.physics)
     return model, model.probe

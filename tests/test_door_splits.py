@@ -5,8 +5,8 @@ import torch
 
 from jepa_world.config import from_dict, to_dict
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig, generate
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_batch import sample_episodes
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.batch import sample_episodes
 from jepa_world.eval.planning import PlanningEvalConfig, sample_eval_episodes
 
 

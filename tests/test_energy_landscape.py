@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from jepa_world.cli import app
 from jepa_world.envs.maze.layout import maze_grid, sample_layouts
 from jepa_world.envs.maze.oracle import MazeOracle
-from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
 from jepa_world.eval.energy_landscape import maze_landscape, two_rooms_landscape
 
 runner = CliRunner()

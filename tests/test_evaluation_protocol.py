@@ -7,8 +7,8 @@ import inspect
 import pytest
 import torch
 
-from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, TwoRoomsConfig, sample_episodes
-from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+from jepa_world.envs.two_rooms.batch import TwoRoomsBatch, TwoRoomsConfig, sample_episodes
+from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
 from jepa_world.eval.episodes import run_mpc
 from jepa_world.eval.planning import PlanningEvalConfig, evaluate_planning
 from jepa_world.eval.protocols import PROTOCOLS, final_success, first_hit_step, first_hit_success

@@ -15,7 +15,7 @@ from jepa_world.baselines.hiql import HIQL, HIQLConfig
 from jepa_world.baselines.relabel import CUR, RAND, TRAJ, GoalSampling, relabel
 from jepa_world.baselines.transitions import goal_transitions
 from jepa_world.cli import app
-from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig
+from jepa_world.envs.two_rooms.batch import Episodes, TwoRoomsBatch, TwoRoomsConfig
 from jepa_world.eval.episodes import run_mpc
 from jepa_world.eval.planning import policy_mpc
 from jepa_world.nn.encoders import ImpalaConfig
@@ -268,7 +268,7 @@ def test_a_policy_runs_through_the_mpc_loop_without_surprise():
 
 
 def test_the_policy_planner_refuses_a_world_model():
-    from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+    from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
 
     with pytest.raises(ValueError, match="TwoRoomsOracle"):
         PolicyPlanner(TwoRoomsOracle())

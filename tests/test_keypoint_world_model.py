@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from jepa_world.envs.two_rooms_render import render_trajectories
+from jepa_world.envs.two_rooms.render import render_trajectories
 from jepa_world.methods.keypoint_world_model import KeypointWorldModel, KeypointWorldModelConfig
 from jepa_world.nn.keypoint_map import KeypointMapConfig, KeypointMapEncoder, expected_coordinates
 from jepa_world.nn.raymarch import RayMarchConfig, RayMarchPredictor, transmittance_fraction

@@ -16,7 +16,7 @@ from jepa_world.envs.maze.batch import sample_episodes
 from jepa_world.envs.maze.layout import maze_grid, room_distances, sample_layouts, spanning_tree
 from jepa_world.envs.maze.oracle import MazeOracle
 from jepa_world.envs.maze.render import render, render_walls
-from jepa_world.envs.two_rooms_geometry import clip_action_norm
+from jepa_world.envs.two_rooms.geometry import clip_action_norm
 
 
 def wall_pixels(doors: list[int], n: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from jepa_world.envs.maze.batch import MazeConfig, sample_episodes
 from jepa_world.envs.maze.geometry import is_free
 from jepa_world.envs.maze.layout import maze_grid, sample_layouts
 from jepa_world.envs.maze.paths import free_lattice, shortest_path_length, shortest_steps
-from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, SIZE
+from jepa_world.envs.two_rooms.geometry import MAX_ACTION_NORM, SIZE
 
 
 def _layout(seed: int = 0) -> torch.Tensor:

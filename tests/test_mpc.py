@@ -9,10 +9,10 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, TwoRoomsConfig, sample_episodes
-from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
-from jepa_world.envs.two_rooms_render import render, render_trajectories
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.batch import TwoRoomsBatch, TwoRoomsConfig, sample_episodes
+from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
+from jepa_world.envs.two_rooms.render import render, render_trajectories
 from jepa_world.eval.episodes import run_mpc
 from jepa_world.eval.planning import (
     PlanningEvalConfig,

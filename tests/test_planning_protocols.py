@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jepa_world.envs.maze.oracle import MazeOracle
-from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
 from jepa_world.methods.keypoint_world_model import KeypointWorldModel, KeypointWorldModelConfig
 from jepa_world.nn.keypoint_map import KeypointMapConfig
 from jepa_world.nn.raymarch import RayMarchConfig

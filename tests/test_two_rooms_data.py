@@ -12,8 +12,8 @@ from jepa_world.data.shards import DatasetError, iter_shard_obs, load_trajectori
 from jepa_world.data.stream import TwoRoomsStream
 from jepa_world.data.trajectory_dataset import TrajectoryWindows
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig, crossed_wall, generate
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_render import render, render_trajectories
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.render import render, render_trajectories
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig, generate
-from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig
-from jepa_world.envs.two_rooms_ebjepa import FALLBACK, MEAN_PUSH, NOISE_STD, first_crossing, move_ebjepa
-from jepa_world.envs.two_rooms_physics import apply_action
+from jepa_world.envs.two_rooms.batch import Episodes, TwoRoomsBatch, TwoRoomsConfig
+from jepa_world.envs.two_rooms.ebjepa import FALLBACK, MEAN_PUSH, NOISE_STD, first_crossing, move_ebjepa
+from jepa_world.envs.two_rooms.physics import apply_action
 
 WX, DY = torch.tensor([32]), torch.tensor([18])  # faces x = 31 and 33, door rows 14..22
 

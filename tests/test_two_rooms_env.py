@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import jepa_world.envs  # noqa: F401  (registers the env)
 from jepa_world.envs import ENV_ID, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_render import render, render_walls
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.render import render, render_walls
 
 
 def wall_pixels(wall_x: int, door_y: int, style: str = "arena") -> np.ndarray:

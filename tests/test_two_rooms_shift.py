@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from jepa_world.config import from_dict
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, TwoRoomsConfig, sample_episodes
-from jepa_world.envs.two_rooms_physics import apply_action
-from jepa_world.envs.two_rooms_render import render_walls
-from jepa_world.envs.two_rooms_shift import Shift, in_keep_out, parse_shift
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.batch import TwoRoomsBatch, TwoRoomsConfig, sample_episodes
+from jepa_world.envs.two_rooms.physics import apply_action
+from jepa_world.envs.two_rooms.render import render_walls
+from jepa_world.envs.two_rooms.shift import Shift, in_keep_out, parse_shift
 
 RULES = ("ebjepa", "strict")
 WALL_X, DOOR_Y = torch.tensor([32]), torch.tensor([18])

@@ -1,7 +1,7 @@
 """Policy outputs <-> environment actions: commanded 2-D displacements of bounded L2 norm.
 
 Two Rooms and the maze take a displacement (px) per step; the env (or, for EB-JEPA's Two Rooms physics, the
-planner) bounds its norm at ``MAX_ACTION_NORM`` = 2.45 px (:mod:`jepa_world.envs.two_rooms_geometry`). A policy
+planner) bounds its norm at ``MAX_ACTION_NORM`` = 2.45 px (:mod:`jepa_world.envs.two_rooms.geometry`). A policy
 regresses actions divided by that bound (the data's steps, at most 1.8 px, lie in the unit ball) and its output
 is clipped back to the ball before it is executed.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, clip_action_norm
+from jepa_world.envs.two_rooms.geometry import MAX_ACTION_NORM, clip_action_norm
 
 DEFAULT_MAX_NORM = MAX_ACTION_NORM
 """The action bound of Two Rooms and the maze (px per step)."""

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from jepa_world.data.shards import ShardWriter
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig, generate
-from jepa_world.envs.two_rooms_render import render_trajectories
+from jepa_world.envs.two_rooms.render import render_trajectories
 
 ENVS = ("two-rooms",)
 """Environments whose offline data can be generated."""

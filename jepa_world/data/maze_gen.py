@@ -29,7 +29,7 @@ from torch import Tensor
 from jepa_world.data.sampling import truncated_normal, von_mises
 from jepa_world.envs.maze import geometry as geo
 from jepa_world.envs.maze.layout import MazeGrid, maze_grid, sample_layouts
-from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, START_MARGIN, WALL_HALF
+from jepa_world.envs.two_rooms.geometry import MAX_ACTION_NORM, START_MARGIN, WALL_HALF
 
 
 @dataclass

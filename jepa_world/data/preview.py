@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from jepa_world.data.two_rooms_gen import Trajectories
-from jepa_world.envs.two_rooms_render import render_trajectories, to_rgb
+from jepa_world.envs.two_rooms.render import render_trajectories, to_rgb
 
 
 def trajectory_grid_png(traj: Trajectories, path: Path, *, count: int = 8) -> Path:

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from jepa_world.data.sharding import StreamShard
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig, generate
-from jepa_world.envs.two_rooms_render import render_trajectories
+from jepa_world.envs.two_rooms.render import render_trajectories
 
 
 class TwoRoomsStream:

@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from jepa_world.data.shards import load_trajectories
 from jepa_world.data.two_rooms_gen import Trajectories
-from jepa_world.envs.two_rooms_render import render_trajectories
+from jepa_world.envs.two_rooms.render import render_trajectories
 
 
 def window_batch(traj: Trajectories, rows: Tensor, starts: Tensor, window: int) -> dict[str, Tensor]:

@@ -4,7 +4,7 @@ Per trajectory: one random layout; actions from a heading random walk (heading c
 ~ von Mises(0, kappa=5), step length ~ Normal(1.0, 0.4) truncated to [0.2, 1.8]); with
 probability 0.35 the trajectory starts in front of the door and is steered through it (its
 heading points at a waypoint beyond the door, plus the same von Mises noise, until it has
-crossed). Motion uses the environment's own collision rule (``envs.two_rooms_physics.apply_action``,
+crossed). Motion uses the environment's own collision rule (``envs.two_rooms.physics.apply_action``,
 with ``physics`` as in the env: EB-JEPA's by default, its collision noise drawn from the same generator).
 
 The only Python loop is over time steps; every step advances all N trajectories at once.
@@ -20,9 +20,9 @@ from torch import Tensor
 
 from jepa_world.config import added_field
 from jepa_world.data.sampling import truncated_normal, von_mises
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_physics import apply_action, check_physics
-from jepa_world.envs.two_rooms_render import check_walls
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.physics import apply_action, check_physics
+from jepa_world.envs.two_rooms.render import check_walls
 
 
 @dataclass
@@ -50,7 +50,7 @@ class TwoRoomsDataConfig:
     walls: str = "ebjepa"
     """Wall pixels drawn, as the env's ``TwoRoomsConfig.walls``: 'ebjepa' or 'arena'."""
     doors: str = added_field("all", absent="all")
-    """Door rows of the random layouts (envs.two_rooms_geometry.DOOR_SPLITS): 'all', or 'low' / 'high' (disjoint
+    """Door rows of the random layouts (envs.two_rooms.geometry.DOOR_SPLITS): 'all', or 'low' / 'high' (disjoint
     halves) to hold the other half's layouts out of training."""
 
     def validate(self) -> None:

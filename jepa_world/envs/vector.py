@@ -32,9 +32,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from jepa_world.envs.maze.batch import MazeBatch, MazeConfig
-from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, TwoRoomsConfig
-from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, SIZE
-from jepa_world.envs.two_rooms_render import to_rgb
+from jepa_world.envs.two_rooms.batch import TwoRoomsBatch, TwoRoomsConfig
+from jepa_world.envs.two_rooms.geometry import MAX_ACTION_NORM, SIZE
+from jepa_world.envs.two_rooms.render import to_rgb
 
 
 class BatchedGoalVectorEnv(VectorEnv):

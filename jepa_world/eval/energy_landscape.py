@@ -14,7 +14,7 @@ energy is the evaluation's cost (``l2`` by default) on the encoded frames, one l
 
 Examples:
     >>> import torch
-    >>> from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+    >>> from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
     >>> land = two_rooms_landscape(TwoRoomsOracle(), goal=(40.0, 50.0), layout=(32, 24), step=8.0)
     >>> land.energy.shape == land.euclidean.shape, round(land.spearman_euclidean, 3)
     (True, 1.0)
@@ -30,10 +30,10 @@ import torch
 from torch import Tensor
 
 from jepa_world.envs import lattice_paths
-from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.maze import geometry as maze_geo
 from jepa_world.envs.maze import render as maze_render
-from jepa_world.envs.two_rooms_render import render, render_walls
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.render import render, render_walls
 from jepa_world.eval.rank_correlation import spearman
 from jepa_world.planning.costs import make_cost
 from jepa_world.planning.protocols import WorldModel

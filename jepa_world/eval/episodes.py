@@ -8,9 +8,9 @@ of :mod:`jepa_world.eval.protocols`. Only the goal *observation* crosses over, a
 
 Examples:
     >>> import torch
-    >>> from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, sample_episodes
+    >>> from jepa_world.envs.two_rooms.batch import TwoRoomsBatch, sample_episodes
     >>> from jepa_world.eval.planning import PlanningEvalConfig, build_planner
-    >>> from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+    >>> from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
     >>> cfg = PlanningEvalConfig(planner_overrides={"horizon": 10, "num_samples": 32, "iterations": 2},
     ...                          mpc=MPCConfig(replan_every=25, action_repeat=5))
     >>> oracle = TwoRoomsOracle()

@@ -12,7 +12,7 @@ PLDM: distance after the budget), ``success_rate_first_hit`` protocol 'first-hit
 the history of the defaults live in docs/world_model.md and docs/evaluation.md.
 
 Examples:
-    >>> from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+    >>> from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
     >>> from jepa_world.planning.mpc import MPCConfig
     >>> fast = {"horizon": 10, "num_samples": 32, "iterations": 1}
     >>> cfg = PlanningEvalConfig(episodes=2, num_envs=2, planner_overrides=fast,
@@ -44,7 +44,6 @@ from jepa_world.data.pusht_gen import generate as generate_pusht
 from jepa_world.data.pusht_stream import load_pusht_states
 from jepa_world.data.stream import TwoRoomsStream
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
-from jepa_world.envs import two_rooms_geometry as geo
 from jepa_world.envs.maze import render as maze_render
 from jepa_world.envs.maze.batch import MazeBatch, MazeConfig, MazeEpisodes
 from jepa_world.envs.maze.batch import sample_episodes as sample_maze_episodes
@@ -52,9 +51,10 @@ from jepa_world.envs.pointmaze import PointMazeBatch, PointMazeConfig, PointMaze
 from jepa_world.envs.pointmaze import sample_episodes as sample_pointmaze_episodes
 from jepa_world.envs.pusht.batch import PushTBatch, PushTConfig, PushTEpisodes, episodes_from_trajectories
 from jepa_world.envs.pusht.batch import sample_episodes as sample_pusht_episodes
-from jepa_world.envs.two_rooms_batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
-from jepa_world.envs.two_rooms_render import render, render_walls, to_rgb
-from jepa_world.envs.two_rooms_shift import parse_shift
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.batch import Episodes, TwoRoomsBatch, TwoRoomsConfig, sample_episodes
+from jepa_world.envs.two_rooms.render import render, render_walls, to_rgb
+from jepa_world.envs.two_rooms.shift import parse_shift
 from jepa_world.errors import UserError
 from jepa_world.eval.episodes import GoalEnv, MPCResult, run_mpc
 from jepa_world.eval.pointmaze_pictures import pointmaze_episode_drawer
@@ -96,10 +96,10 @@ class PlanningEvalConfig:
     walls: str = "ebjepa"
     """Two Rooms wall pixels: 'ebjepa' or 'arena' (use the model's training ones: ``eval`` reads them from the run)."""
     doors: str = added_field("all", absent="all")
-    """Two Rooms random layouts' door rows: 'all', 'low' or 'high' (envs.two_rooms_geometry.DOOR_SPLITS); evaluate
+    """Two Rooms random layouts' door rows: 'all', 'low' or 'high' (envs.two_rooms.geometry.DOOR_SPLITS); evaluate
     a model trained on ``data.doors=low`` with ``doors=high`` to test layouts it never saw."""
     shift: str = added_field("none", absent="none")
-    """Two Rooms: a shift of the world the offline data never showed (envs/two_rooms_shift.py): 'none', 'gain0.5',
+    """Two Rooms: a shift of the world the offline data never showed (envs/two_rooms/shift.py): 'none', 'gain0.5',
     'drift' (or drift<dx>,<dy>), 'pillar', 'segment', 'narrow-door', or several joined by '+'."""
     maze: MazeConfig = field(default_factory=MazeConfig)
     """The maze task (env='maze'): rooms per side, extra doors, minimum door distance, step budget."""

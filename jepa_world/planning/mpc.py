@@ -35,8 +35,8 @@ Two optional behaviours, both decided from the agent's own latents:
 
 Examples:
     >>> import torch
-    >>> from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, sample_episodes
-    >>> from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+    >>> from jepa_world.envs.two_rooms.batch import TwoRoomsBatch, sample_episodes
+    >>> from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
     >>> from jepa_world.planning.chunked import ChunkedWorldModel
     >>> from jepa_world.planning.costs import goal_distance_cost
     >>> from jepa_world.planning.registry import make_planner

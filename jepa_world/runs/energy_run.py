@@ -15,7 +15,7 @@ import torch
 
 from jepa_world.envs.maze.layout import maze_grid, sample_layouts
 from jepa_world.envs.maze.oracle import MazeOracle
-from jepa_world.envs.two_rooms_oracle import TwoRoomsOracle
+from jepa_world.envs.two_rooms.oracle import TwoRoomsOracle
 from jepa_world.errors import UserError
 from jepa_world.eval.energy_landscape import Landscape, maze_landscape, save_landscape_png, two_rooms_landscape
 from jepa_world.runs.load import load_method

@@ -63,7 +63,7 @@ def render_frames(env: str, n: int, *, generator: torch.Generator) -> tuple[Tens
     keep = torch.arange(FRAMES_PER_TRAJECTORY) * FRAME_GAP
     if env == "two_rooms":
         from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig, generate
-        from jepa_world.envs.two_rooms_render import render_trajectories
+        from jepa_world.envs.two_rooms.render import render_trajectories
 
         traj = generate(trajectories, TwoRoomsDataConfig(length=length), generator=generator)
         pos = traj.positions[:, keep]  # (N, F, 2)

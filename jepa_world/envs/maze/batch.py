@@ -26,7 +26,7 @@ from torch import Tensor
 from jepa_world.envs.maze import geometry as geo
 from jepa_world.envs.maze.layout import maze_grid, room_distances, sample_layouts
 from jepa_world.envs.maze.render import render
-from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, START_MARGIN, SUCCESS_RADIUS, clip_action_norm
+from jepa_world.envs.two_rooms.geometry import MAX_ACTION_NORM, START_MARGIN, SUCCESS_RADIUS, clip_action_norm
 
 
 @dataclass

@@ -17,8 +17,8 @@ import torch
 from gymnasium import spaces
 
 from jepa_world.envs.maze.batch import MazeBatch, MazeConfig
-from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, SIZE
-from jepa_world.envs.two_rooms_render import to_rgb
+from jepa_world.envs.two_rooms.geometry import MAX_ACTION_NORM, SIZE
+from jepa_world.envs.two_rooms.render import to_rgb
 
 
 class MazeEnv(gym.Env):

@@ -35,7 +35,7 @@ from torch import Tensor
 
 from jepa_world.envs.free_space import last_free_point
 from jepa_world.envs.maze.layout import MazeGrid, grid_of
-from jepa_world.envs.two_rooms_geometry import BORDER_HI, BORDER_LO, DOOR_HALF, WALL_HALF
+from jepa_world.envs.two_rooms.geometry import BORDER_HI, BORDER_LO, DOOR_HALF, WALL_HALF
 
 _FAR = -1000.0
 """Coordinate of the empty (degenerate, unreachable) rectangles standing for solid slots."""

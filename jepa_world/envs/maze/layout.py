@@ -1,7 +1,7 @@
 """Maze layouts: a grid of n x n rooms in the 65 x 65 Two Rooms arena, connected by doors.
 
 Geometry (pixels, ``x`` = column, ``y`` = row, integer coordinates are pixel centres, as in
-:mod:`jepa_world.envs.two_rooms_geometry`): the border lines at rows/columns 4 and 60; n - 1
+:mod:`jepa_world.envs.two_rooms.geometry`): the border lines at rows/columns 4 and 60; n - 1
 internal walls per axis, 3 px wide, centred on ``round(4 + 56 k / n)`` (k = 1 .. n - 1; 23 and 41
 for n = 3). Room (r, c) (id ``r * n + c``) spans the free pixels between its wall lines.
 
@@ -36,7 +36,7 @@ from functools import cache
 import torch
 from torch import Tensor
 
-from jepa_world.envs.two_rooms_geometry import BORDER_HI, BORDER_LO, DOOR_HALF, WALL_HALF
+from jepa_world.envs.two_rooms.geometry import BORDER_HI, BORDER_LO, DOOR_HALF, WALL_HALF
 
 
 @dataclass(frozen=True)

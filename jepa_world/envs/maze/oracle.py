@@ -28,8 +28,8 @@ from torch import Tensor
 
 from jepa_world.envs.maze import geometry as geo
 from jepa_world.envs.maze.layout import MazeGrid, maze_grid
-from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, clip_action_norm
-from jepa_world.envs.two_rooms_oracle import agent_position
+from jepa_world.envs.two_rooms.geometry import MAX_ACTION_NORM, clip_action_norm
+from jepa_world.envs.two_rooms.oracle import agent_position
 
 
 def _slot_pixels(grid: MazeGrid) -> tuple[Tensor, Tensor, Tensor]:

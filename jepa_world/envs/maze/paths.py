@@ -26,7 +26,7 @@ from torch import Tensor
 
 from jepa_world.envs import lattice_paths
 from jepa_world.envs.maze.geometry import all_rectangles
-from jepa_world.envs.two_rooms_geometry import MAX_ACTION_NORM, SIZE, SUCCESS_RADIUS
+from jepa_world.envs.two_rooms.geometry import MAX_ACTION_NORM, SIZE, SUCCESS_RADIUS
 
 
 def free_lattice(doors: Tensor) -> Tensor:

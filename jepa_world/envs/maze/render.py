@@ -21,8 +21,8 @@ import torch
 from torch import Tensor
 
 from jepa_world.envs.maze.layout import MazeGrid, grid_of
-from jepa_world.envs.two_rooms_geometry import BORDER_HI, BORDER_LO, DOOR_HALF, SIZE, WALL_HALF
-from jepa_world.envs.two_rooms_render import render_agent
+from jepa_world.envs.two_rooms.geometry import BORDER_HI, BORDER_LO, DOOR_HALF, SIZE, WALL_HALF
+from jepa_world.envs.two_rooms.render import render_agent
 
 
 def _solid_walls(grid: MazeGrid) -> Tensor:

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_batch import TwoRoomsBatch, TwoRoomsConfig
-from jepa_world.envs.two_rooms_render import to_rgb
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.batch import TwoRoomsBatch, TwoRoomsConfig
+from jepa_world.envs.two_rooms.render import to_rgb
 
 
 class TwoRoomsEnv(gym.Env):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from jepa_world.envs.two_rooms_geometry import BORDER_HI, BORDER_LO, DOOR_HALF, WALL_HALF
+from jepa_world.envs.two_rooms.geometry import BORDER_HI, BORDER_LO, DOOR_HALF, WALL_HALF
 
 OBSTACLES: tuple[str, ...] = ("none", "pillar", "segment")
 """The accepted ``obstacle`` names."""

@@ -39,7 +39,7 @@ import math
 import torch
 from torch import Tensor
 
-from jepa_world.envs.two_rooms_geometry import BORDER_HI, BORDER_LO, DOOR_HALF, WALL_HALF
+from jepa_world.envs.two_rooms.geometry import BORDER_HI, BORDER_LO, DOOR_HALF, WALL_HALF
 
 NOISE_STD = 0.5
 """Standard deviation (px) of the push-back noise after a collision, per axis."""
@@ -61,7 +61,7 @@ def _segments(wall_x: Tensor, door_y: Tensor, *, door_half: int = DOOR_HALF, blo
 
     A segment is ``{coord[axis] = c, lo <= coord[1 - axis] <= hi}``; axis 0 = a vertical line x = c.
     Door-side ends of the wall faces are open: a crossing exactly at ``door_y +- door_half`` passes. Extra wall
-    ``blocks`` (N, B, 4) ``[col0, row0, col1, row1]`` (envs/two_rooms_shift.py) add their four edge lines (through
+    ``blocks`` (N, B, 4) ``[col0, row0, col1, row1]`` (envs/two_rooms/shift.py) add their four edge lines (through
     the centres of their outermost pixels, closed ends), after the door edges.
     """
     wx, dy = wall_x.to(torch.float64), door_y.to(torch.float64)
@@ -118,7 +118,7 @@ def move_ebjepa(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor, *,
     ``noise`` (N, 2) are standard normal draws (scaled by :data:`NOISE_STD` here; only rows that
     collide use theirs); ``None`` gives the noise-free model: a push-back of :data:`MEAN_PUSH`
     along the normal and none along the wall. ``door_half`` and ``blocks`` are a shifted layout's
-    (envs/two_rooms_shift.py); an obstacle hit is handled as a wall hit (push-back, then the side's clamp).
+    (envs/two_rooms/shift.py); an obstacle hit is handled as a wall hit (push-back, then the side's clamp).
     """
     p, a = pos.to(torch.float64), action.to(torch.float64)
     segments = _segments(wall_x, door_y, door_half=door_half, blocks=blocks)

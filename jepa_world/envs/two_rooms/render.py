@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from jepa_world.envs.two_rooms_geometry import (
+from jepa_world.envs.two_rooms.geometry import (
     AGENT_SIGMA,
     BORDER_HI,
     BORDER_LO,
@@ -17,7 +17,7 @@ from jepa_world.envs.two_rooms_geometry import (
     SIZE,
     WALL_HALF,
 )
-from jepa_world.envs.two_rooms_shift import Shift
+from jepa_world.envs.two_rooms.shift import Shift
 
 _COORDS = torch.arange(SIZE, dtype=torch.float32)
 
@@ -35,7 +35,7 @@ def check_walls(walls: str) -> None:
 
 def render_walls(wall_x: Tensor, door_y: Tensor, *, walls: str = "ebjepa", shift: Shift | None = None) -> Tensor:
     """Wall channel: wall_x (N,), door_y (N,) -> (N, 65, 65) float32 with 1.0 on wall pixels (style ``walls``);
-    a ``shift``'s door size and obstacle blocks (envs/two_rooms_shift.py) are drawn as wall pixels too.
+    a ``shift``'s door size and obstacle blocks (envs/two_rooms/shift.py) are drawn as wall pixels too.
 
     Examples:
         >>> one = torch.tensor([32]), torch.tensor([18])

@@ -5,7 +5,7 @@ other (rooms swapped with probability 0.5); 200 steps. How success is scored (fi
 first hit, < 4.5 px) is the evaluator's business (``eval/protocols.py``), not the env's.
 The collision rule and the wall pixels are options (``physics``, ``walls``; EB-JEPA's by default), and so are
 shifts of the world the offline data never showed (``gain``, ``drift``, ``obstacle``, ``door_half``;
-envs/two_rooms_shift.py; off by default).
+envs/two_rooms/shift.py; off by default).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import torch
 from torch import Tensor
 
 from jepa_world.config import added_field
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_physics import apply_action, check_physics
-from jepa_world.envs.two_rooms_render import check_walls, render
-from jepa_world.envs.two_rooms_shift import Shift, in_keep_out
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.physics import apply_action, check_physics
+from jepa_world.envs.two_rooms.render import check_walls, render
+from jepa_world.envs.two_rooms.shift import Shift, in_keep_out
 
 
 @dataclass
@@ -38,12 +38,12 @@ class TwoRoomsConfig:
     'ebjepa', as EB-JEPA's env: its planners bound the norm to 2.45 themselves, and so do ours)."""
     physics: str = "ebjepa"
     """Collision rule: 'ebjepa' (EB-JEPA's: walls are the wall pixels' centre lines, a blocked move is pushed
-    back by N(0, 0.5^2) noise) or 'strict' (stop at the last free point, deterministic); envs/two_rooms_physics.py."""
+    back by N(0, 0.5^2) noise) or 'strict' (stop at the last free point, deterministic); envs/two_rooms/physics.py."""
     walls: str = "ebjepa"
     """Wall pixels drawn: 'ebjepa' (border lines to the image edges, middle wall through the whole image) or
     'arena' (only inside the arena)."""
     gain: float = added_field(1.0, absent=1.0)
-    """Shift (envs/two_rooms_shift.py): executed displacement = gain x the clipped action (1 = unshifted)."""
+    """Shift (envs/two_rooms/shift.py): executed displacement = gain x the clipped action (1 = unshifted)."""
     drift: tuple[float, float] = added_field((0.0, 0.0), absent=(0.0, 0.0))
     """Shift: a constant displacement (px per step, x then y) added to every move."""
     obstacle: str = added_field("none", absent="none")

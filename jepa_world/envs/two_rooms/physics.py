@@ -29,9 +29,9 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_ebjepa import move_ebjepa
-from jepa_world.envs.two_rooms_shift import Shift
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.ebjepa import move_ebjepa
+from jepa_world.envs.two_rooms.shift import Shift
 
 Physics = Literal["ebjepa", "strict"]
 PHYSICS: tuple[str, ...] = ("ebjepa", "strict")
@@ -59,7 +59,7 @@ def apply_action(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor, *,
     Under 'ebjepa' the collision noise is drawn from ``generator`` (N standard normal pairs per call, so
     the stream of draws does not depend on which agents collide); without a generator the noise-free
     model is used (the mean push-back), which is what a ground-truth *model* of the env should predict.
-    A ``shift`` (envs/two_rooms_shift.py) scales and offsets the clipped action and adds its door and obstacles.
+    A ``shift`` (envs/two_rooms/shift.py) scales and offsets the clipped action and adds its door and obstacles.
     """
     check_physics(physics)
     limit = default_max_norm(physics) if max_norm is None else max_norm

@@ -119,7 +119,7 @@ def move(pos: Tensor, action: Tensor, wall_x: Tensor, door_y: Tensor, *, door_ha
     """Apply the collision rule: pos (N, 2), action (N, 2) (already norm-clipped) -> new pos (N, 2).
 
     ``blocks`` (N, K, 4) are extra wall blocks ``[col0, row0, col1, row1]`` (pixel bounds, inclusive;
-    envs/two_rooms_shift.py): the agent's centre may not enter the open box ``(col0 - 1, col1 + 1) x (row0 - 1,
+    envs/two_rooms/shift.py): the agent's centre may not enter the open box ``(col0 - 1, col1 + 1) x (row0 - 1,
     row1 + 1)`` around one (the centres of the free pixels next to it stay free), so the move stops where it first
     would. Computed in float64 so that stopping points land on the wall boundary to ~1e-13 px.
     """

@@ -1,8 +1,8 @@
 """The ground-truth Two Rooms "world model": state read off the pixels, dynamics = the env's own rule.
 
 ``TwoRoomsOracle`` encodes an observation (B, 2, 65, 65) into ``z = (x, y, wall_x, door_y)`` in
-pixels (x = column, y = row, as in :mod:`jepa_world.envs.two_rooms_geometry`) and steps it with
-:func:`~jepa_world.envs.two_rooms_physics.apply_action`, the collision rule of the environment
+pixels (x = column, y = row, as in :mod:`jepa_world.envs.two_rooms.geometry`) and steps it with
+:func:`~jepa_world.envs.two_rooms.physics.apply_action`, the collision rule of the environment
 (``physics``; under 'ebjepa' without its collision noise, which no model can know: a blocked move is
 pushed back by the noise's mean magnitude). A planner
 over it is therefore limited only by its search, which makes it the upper bound learned models are
@@ -15,7 +15,7 @@ current observation share a layout, so the wall dims of ``z`` add nothing to a g
 
 Examples:
     >>> import torch
-    >>> from jepa_world.envs.two_rooms_render import render
+    >>> from jepa_world.envs.two_rooms.render import render
     >>> oracle = TwoRoomsOracle()
     >>> obs = render(torch.tensor([[10.3, 40.7]]), torch.tensor([32]), torch.tensor([18]))
     >>> oracle.encode(obs).round(decimals=2)
@@ -37,8 +37,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from jepa_world.envs import two_rooms_geometry as geo
-from jepa_world.envs.two_rooms_physics import apply_action, check_physics
+from jepa_world.envs.two_rooms import geometry as geo
+from jepa_world.envs.two_rooms.physics import apply_action, check_physics
 
 _HALF_WINDOW = 4
 """The centroid window is (2 * 4 + 1)^2 pixels around the brightest one (bias < 0.004 px)."""
