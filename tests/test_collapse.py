@@ -1,4 +1,4 @@
-"""Oracles for jepa_world.eval.collapse: constructed spectra, closed forms, numpy references."""
+"""Oracles for jepa_world.objectives.collapse: constructed spectra, closed forms, numpy references."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_world.eval.collapse import (
+from jepa_world.objectives.collapse import (
     CollapseReport,
     CollapseThresholds,
     CollapseWarning,

@@ -35,15 +35,7 @@ HELPERS = {"config": "base", "errors": "base", "gym_registration": "envs", "__in
            "output_paths": "cli", "cli": "cli"}
 """Top-level modules of ``jepa_world/`` and the layer each sits in."""
 
-ALLOWED: set[tuple[str, str]] = {
-    # Every trainer logs collapse diagnostics (DESIGN.md), which DESIGN.md places in eval/collapse.py;
-    # fix: move the pure diagnostics (collapse, ssl_verdict) below methods, or inject them into the methods.
-    ("jepa_world.methods.ijepa", "jepa_world.eval.ssl_verdict"),
-    ("jepa_world.methods.joint_embedding", "jepa_world.eval.ssl_verdict"),
-    ("jepa_world.methods.keypoint_world_model", "jepa_world.eval.collapse"),
-    ("jepa_world.methods.video_jepa", "jepa_world.eval.collapse"),
-    ("jepa_world.methods.world_model", "jepa_world.eval.collapse"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 """Known violations, (importer, imported) module pairs: remove each one fixed, never add one."""
 
 

@@ -2,7 +2,7 @@
 
 :func:`evaluate_encoder` extracts features of the un-augmented, normalised train and test images,
 then reports the linear-probe and k-NN test accuracies (protocol: :mod:`jepa_world.eval.probes`) and
-the collapse diagnostics of the centred test features (:mod:`jepa_world.eval.collapse`).
+the collapse diagnostics of the centred test features (:mod:`jepa_world.objectives.collapse`).
 :func:`~jepa_world.train.probe_callback.probe_callback` wraps it as a training callback: it runs under
 ``no_grad`` (detached: nothing it does reaches the method's parameters or its RNG streams).
 
@@ -26,9 +26,9 @@ import torch
 from torch import Tensor
 
 from jepa_world.data.images.dataset import ImageSplits, normalize
-from jepa_world.eval.collapse import collapse_report
 from jepa_world.eval.probes import extract_features, knn_accuracy, linear_probe
-from jepa_world.eval.ssl_verdict import REPRESENTATION_THRESHOLDS
+from jepa_world.objectives.collapse import collapse_report
+from jepa_world.objectives.ssl_verdict import REPRESENTATION_THRESHOLDS
 
 
 def split_features(
@@ -47,7 +47,7 @@ def split_features(
 
 def evaluate_features(train: Tensor, test: Tensor, splits: ImageSplits, *, knn_k: int = 20) -> dict[str, float]:
     """Linear-probe and k-NN test accuracy plus collapse metrics of the (centred) test features
-    (the representation rules of :mod:`jepa_world.eval.ssl_verdict`)."""
+    (the representation rules of :mod:`jepa_world.objectives.ssl_verdict`)."""
     ytr, yte = splits.train.labels, splits.test.labels
     probe = linear_probe(train, ytr, test, yte, num_classes=splits.train.num_classes)
     report = collapse_report(test - test.mean(dim=0, keepdim=True), thresholds=REPRESENTATION_THRESHOLDS)

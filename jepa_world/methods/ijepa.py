@@ -34,13 +34,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from jepa_world.eval.ssl_verdict import collapse_reports
 from jepa_world.methods.joint_embedding import EMASettings
 from jepa_world.methods.param_groups import weight_decay_groups
 from jepa_world.nn.vit import VisionTransformer, ViTConfig, gather_tokens
 from jepa_world.nn.vit_predictor import ViTPredictor, ViTPredictorConfig
 from jepa_world.objectives.ema import EMATarget, cosine_momentum
 from jepa_world.objectives.prediction import prediction_energy
+from jepa_world.objectives.ssl_verdict import collapse_reports
 
 __all__ = ["IJEPA", "IJEPAConfig", "ViTConfig", "ViTPredictorConfig"]
 

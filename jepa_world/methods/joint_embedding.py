@@ -45,7 +45,6 @@ import torch
 from torch import Tensor, nn
 
 from jepa_world.config import added_field
-from jepa_world.eval.ssl_verdict import collapse_reports
 from jepa_world.methods.param_groups import weight_decay_groups
 from jepa_world.nn.backbones import BackboneConfig, build_backbone
 from jepa_world.nn.heads import DINOHead, DINOHeadConfig, HeadConfig, MLPHead
@@ -55,6 +54,7 @@ from jepa_world.objectives.dino import DINOLoss, teacher_temperature
 from jepa_world.objectives.ema import cosine_momentum, ema_update
 from jepa_world.objectives.infonce import contrastive_accuracy, info_nce_loss
 from jepa_world.objectives.sigreg import sigreg
+from jepa_world.objectives.ssl_verdict import collapse_reports
 from jepa_world.objectives.vicreg import vicreg_loss
 
 __all__ = ["OBJECTIVES", "BackboneConfig", "JointEmbedding", "JointEmbeddingConfig", "ResNetConfig"]
@@ -332,7 +332,7 @@ class JointEmbedding(nn.Module):
     @torch.no_grad()
     def diagnostics(self, batch: dict[str, Tensor]) -> dict[str, float]:
         """Collapse diagnostics (effective rank, normalised std, per-dim variance) of the first view's
-        representation (``repr_*``) and embedding (``emb_*``); rules of :mod:`jepa_world.eval.ssl_verdict`."""
+        representation (``repr_*``) and embedding (``emb_*``); rules of :mod:`jepa_world.objectives.ssl_verdict`."""
         x = batch["views"][0]
         h = self.encode(x)
         e = self.head.embed(h) if isinstance(self.head, DINOHead) else self.head(h)

@@ -40,10 +40,10 @@ import torch
 from torch import Tensor, nn
 
 from jepa_world.config import added_field
-from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.keypoint_map import KeypointMapConfig, KeypointMapEncoder
 from jepa_world.nn.raymarch import RayMarchConfig, RayMarchPredictor
 from jepa_world.nn.rollout import unroll
+from jepa_world.objectives.collapse import collapse_report
 from jepa_world.objectives.distributed import gather_batch, gather_batch_with_offset
 from jepa_world.objectives.ema import cosine_momentum, ema_update
 from jepa_world.objectives.free_fraction import (

@@ -39,9 +39,9 @@ from torch import Tensor, nn
 
 from jepa_world.config import added_field
 from jepa_world.data.images.dataset import to_float
-from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.frame_encoder import FrameEncoder, FrameEncoderConfig
 from jepa_world.nn.frame_predictor import FramePredictor, FramePredictorConfig
+from jepa_world.objectives.collapse import collapse_report
 from jepa_world.objectives.distributed import gather_batch, same_on_all_ranks
 from jepa_world.objectives.ema import EMATarget, cosine_momentum
 from jepa_world.objectives.prediction import multistep_prediction_loss, per_horizon_prediction_loss

@@ -38,10 +38,10 @@ import torch
 from torch import Tensor, nn
 
 from jepa_world.config import added_field
-from jepa_world.eval.collapse import collapse_report
 from jepa_world.nn.encoders import ImpalaConfig, ImpalaEncoder
 from jepa_world.nn.predictors import PredictorConfig, build_predictor
 from jepa_world.nn.rollout import unroll
+from jepa_world.objectives.collapse import collapse_report
 from jepa_world.objectives.ema import cosine_momentum, ema_update
 from jepa_world.objectives.idm import InverseDynamicsHead, idm_loss
 from jepa_world.objectives.prediction import multistep_prediction_loss

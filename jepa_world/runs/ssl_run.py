@@ -9,7 +9,7 @@ Both rebuild the method from the run alone: ``config.json`` gives the kind and t
   randomly initialised method of the same architecture.
 * :func:`diagnose_run`: collapse diagnostics of the representation and of the embedding the objective
   sees, on the test images, with a verdict ("healthy" / "collapsed", rules of
-  :mod:`jepa_world.eval.ssl_verdict`), the per-epoch history logged during training
+  :mod:`jepa_world.objectives.ssl_verdict`), the per-epoch history logged during training
   and a PNG of the singular-value spectra. :func:`format_diagnosis` renders it as text.
 """
 
@@ -26,10 +26,10 @@ from torch import Tensor, nn
 from jepa_world.config import from_dict
 from jepa_world.data.images.dataset import ImageSplits, normalize
 from jepa_world.data.images.registry import ImageDataConfig, load_image_splits
-from jepa_world.eval.collapse import CollapseReport, singular_values
 from jepa_world.eval.image_probe import evaluate_encoder
 from jepa_world.eval.probes import extract_features
-from jepa_world.eval.ssl_verdict import collapse_reports, verdict
+from jepa_world.objectives.collapse import CollapseReport, singular_values
+from jepa_world.objectives.ssl_verdict import collapse_reports, verdict
 from jepa_world.presets import build_method
 from jepa_world.train.checkpoint import CheckpointError, load_safetensors_into, read_json
 from jepa_world.train.logger import read_metrics
@@ -156,7 +156,7 @@ def diagnose_run(run_dir: Path | str, png_path: Path | str | None = None, *, dev
     """Collapse diagnosis of a run: verdict, reasons, test-set metrics, training history, spectrum PNG.
 
     The verdict is ``"collapsed"`` when the representation (what the probes use) or the embedding (what
-    the objective sees) is flagged by the rules of :mod:`jepa_world.eval.ssl_verdict`, else ``"healthy"``.
+    the objective sees) is flagged by the rules of :mod:`jepa_world.objectives.ssl_verdict`, else ``"healthy"``.
 
     Args:
         run_dir: an image-SSL run directory.
@@ -211,7 +211,7 @@ def plot_spectra(features: dict[str, Tensor], path: Path | str, *, title: str = 
 
 
 def _erank(z: Tensor) -> float:
-    from jepa_world.eval.collapse import effective_rank
+    from jepa_world.objectives.collapse import effective_rank
 
     return effective_rank(z)
 

@@ -6,7 +6,7 @@ environment in ``config.json``'s ``model.env``), streamed with a seed training n
 one frame per trajectory (the first) so the frames are independent. The rows whose collapse is judged are
 what the training loop logs as ``diag/*``: a model's ``diagnostic_embeddings`` when it has them (the generic
 spatial model: the C'-vector of every latent cell, (N * h * w, C')), else its ``encode`` output (N, D). The
-verdict is :func:`jepa_world.eval.collapse.collapse_report`'s.
+verdict is :func:`jepa_world.objectives.collapse.collapse_report`'s.
 
 Examples:
     >>> held_out_data({"name": "maze", "rooms": 4}, None).rooms
@@ -32,7 +32,7 @@ from jepa_world.data.maze_gen import MazeDataConfig
 from jepa_world.data.pointmaze_shards import PointMazeWindowsConfig
 from jepa_world.data.pusht_stream import PushTStreamConfig
 from jepa_world.data.two_rooms_gen import TwoRoomsDataConfig
-from jepa_world.eval.collapse import collapse_report
+from jepa_world.objectives.collapse import collapse_report
 from jepa_world.presets.world_model import KIND, DataConfig, make_stream
 from jepa_world.runs.load import load_method
 from jepa_world.runs.ssl_run import diag_history, plot_spectra

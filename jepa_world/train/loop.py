@@ -70,7 +70,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from jepa_world.config import ConfigError, dict_problems, to_dict
 from jepa_world.data.sharding import StreamShard
 from jepa_world.errors import NonFiniteLossError
-from jepa_world.eval.collapse import collapse_report
+from jepa_world.objectives.collapse import collapse_report
 from jepa_world.objectives.sync_batch_norm import convert_batch_norms
 from jepa_world.train.checkpoint import (
     FORMAT_VERSION,

@@ -78,7 +78,7 @@ class HasDiagnostics(Protocol):
 class HasDiagnosticEmbeddings(Protocol):
     """Optional: the embeddings (N, D) whose collapse diagnostics the loop logs every ``diag_every`` steps.
 
-    The loop computes the diagnostics (``eval.collapse``) itself, so a method needs no import from eval/.
+    The loop computes the diagnostics (``objectives.collapse``) itself, so a method needs no import from eval/.
     Called like :meth:`HasDiagnostics.diagnostics`: under ``torch.no_grad()``, in eval mode, on the training batch.
     """
 

@@ -1,9 +1,9 @@
 """The collapse verdict of an image-SSL method: its representation and its embedding.
 
-Two sets of vectors are checked with :func:`~jepa_world.eval.collapse.collapse_report`:
+Two sets of vectors are checked with :func:`~jepa_world.objectives.collapse.collapse_report`:
 
 * the **representation** (backbone output, what the probes use), *centred* (its mean subtracted),
-  with the default :class:`~jepa_world.eval.collapse.CollapseThresholds` (complete and dimensional
+  with the default :class:`~jepa_world.objectives.collapse.CollapseThresholds` (complete and dimensional
   collapse). A common offset is harmless to a linear probe and grows large in healthy SimSiam and
   I-JEPA ViTs (the uncentred normalised std then falls under 0.1 while the probe reads 97 %), so it
   is not counted against the representation; collapse to a point is still caught, by the
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from jepa_world.eval.collapse import CollapseReport, CollapseThresholds, collapse_report
+from jepa_world.objectives.collapse import CollapseReport, CollapseThresholds, collapse_report
 
 REPRESENTATION_THRESHOLDS = CollapseThresholds()
 """Rules for the representation: the library defaults."""
