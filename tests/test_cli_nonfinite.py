@@ -47,6 +47,8 @@ def tiny(preset: str) -> list[str]:
         return TINY["two-rooms-mlp"]
     if preset.endswith("-generic"):
         return TINY["generic"]
+    if preset.endswith("-pixel"):
+        return [o for o in TINY["generic"] if not o.startswith("model.idm_hidden")] + ["model.decoder_channels=(4,4,4)"]
     if preset.endswith(("-gcbc", "-gciql", "-hiql")):
         return TINY["gcrl"]
     if preset.endswith(("-ssl-encoder", "-frozen")):
