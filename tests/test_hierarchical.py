@@ -13,7 +13,7 @@ from jepa_world.planning.costs import goal_distance_cost
 from jepa_world.planning.hierarchical import HierarchicalConfig, HierarchicalPlanner, HierarchicalPlanResult
 from jepa_world.planning.high_level import HeldActionModel, HighLevelAsWorldModel, HighLevelModel, uniform_ball
 from jepa_world.planning.protocols import Planner, WorldModel
-from jepa_world.planning.registry import make_planner
+from jepa_world.planning.registry import make_planner, search_planner
 from jepa_world.planning.subgoal_search import SubgoalSearchConfig, search_subgoals
 
 COST = goal_distance_cost("l2", reduce="last", path_weight=0.1)
@@ -93,7 +93,7 @@ class LatentMacroModel:
 def _hier(model, **overrides) -> HierarchicalPlanner:
     cfg = {"horizon": 6, "macro_steps": 3, "depth": 16, "width": 16, "branching": 8, "max_norm": 1.0,
            "high_every": 3, "num_samples": 32, "iterations": 2, **overrides}
-    return HierarchicalPlanner(model, COST, HierarchicalConfig(**cfg))
+    return HierarchicalPlanner(model, COST, HierarchicalConfig(**cfg), make_search=search_planner)
 
 
 def _closed_loop(planner, model, z: Tensor, goal: Tensor, steps: int, radius: float = 0.5) -> Tensor:
@@ -249,7 +249,8 @@ def test_plan_result_targets_follow_the_waypoints():
 
 def test_learned_high_level_model_is_used_and_found_through_wrappers():
     high = LatentMacroModel()
-    planner = HierarchicalPlanner(PointMass(), COST, HierarchicalConfig(horizon=4, depth=3, width=4), high_level=high)
+    planner = HierarchicalPlanner(PointMass(), COST, HierarchicalConfig(horizon=4, depth=3, width=4), high_level=high,
+                                  make_search=search_planner)
     result = planner.plan(torch.zeros(2, 2), torch.full((2, 2), 6.0))
     assert high.calls == 3 and result.waypoints.shape[2] == 2 and result.actions.shape == (2, 4, 2)
 
@@ -257,10 +258,11 @@ def test_learned_high_level_model_is_used_and_found_through_wrappers():
         high_level = LatentMacroModel()
 
     wrapped = ChunkedWorldModel(WithHigh(), 2)
-    planner = HierarchicalPlanner(wrapped, COST, HierarchicalConfig(horizon=4, depth=3, width=4, high_level="model"))
+    planner = HierarchicalPlanner(wrapped, COST, HierarchicalConfig(horizon=4, depth=3, width=4, high_level="model"),
+                                  make_search=search_planner)
     assert planner.high_level is WithHigh.high_level
     with pytest.raises(ValueError, match="high_level"):
-        HierarchicalPlanner(PointMass(), COST, HierarchicalConfig(high_level="model"))
+        HierarchicalPlanner(PointMass(), COST, HierarchicalConfig(high_level="model"), make_search=search_planner)
 
 
 def test_state_resets_with_the_goal_and_sampled_search_runs():

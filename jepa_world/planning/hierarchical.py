@@ -37,8 +37,9 @@ Examples:
     ...     def encode(self, obs): return obs
     ...     def step(self, z, a): return z + a
     ...     def rollout(self, z0, actions): return z0[:, None] + actions.cumsum(dim=1)
-    >>> planner = HierarchicalPlanner(PointMass(), goal_distance_cost("l2", reduce="last"),
-    ...                               HierarchicalConfig(horizon=4, macro_steps=4, depth=4, width=8))
+    >>> from jepa_world.planning.registry import make_planner
+    >>> planner = make_planner("hierarchical", PointMass(), goal_distance_cost("l2", reduce="last"),
+    ...                        HierarchicalConfig(horizon=4, macro_steps=4, depth=4, width=8))
     >>> result = planner.plan(torch.zeros(3, 2), torch.full((3, 2), 20.0))
     >>> result.actions.shape, result.target.shape, result.waypoints.shape[0]
     (torch.Size([3, 4, 2]), torch.Size([3, 2]), 3)
@@ -54,7 +55,15 @@ from torch import Tensor
 
 from jepa_world.planning.actions import check_plan_inputs, device_generator, shift_warm_start
 from jepa_world.planning.high_level import HeldActionModel, HighLevelAsWorldModel, HighLevelModel
-from jepa_world.planning.protocols import BoundedActions, CostFn, HasHighLevel, PlanResult, WorldModel, WrapsModel
+from jepa_world.planning.protocols import (
+    BoundedActions,
+    CostFn,
+    HasHighLevel,
+    PlanResult,
+    SearchFactory,
+    WorldModel,
+    WrapsModel,
+)
 from jepa_world.planning.subgoal_search import SubgoalPath, SubgoalSearchConfig, macro_scale, search_subgoals
 
 
@@ -162,9 +171,7 @@ class HierarchicalPlanner:
     """Two-level MPC planner: latent subgoals from a high-level model, actions from a low-level planner."""
 
     def __init__(self, world_model: WorldModel, cost: CostFn, config: HierarchicalConfig | None = None, *,
-                 high_level: HighLevelModel | None = None) -> None:
-        from jepa_world.planning.registry import make_planner  # the registry imports this module
-
+                 make_search: SearchFactory, high_level: HighLevelModel | None = None) -> None:
         self.world_model = world_model
         self.cost = cost
         self.config = config = config or HierarchicalConfig()
@@ -176,10 +183,10 @@ class HierarchicalPlanner:
         else:
             self.high_level = HeldActionModel(world_model, config.macro_steps, action_dim=config.action_dim,
                                               max_norm=config.max_norm if config.max_norm is not None else 1.0)
-        self.low = make_planner(config.low_planner, world_model, cost, **self._low_fields())
+        self.low = make_search(config.low_planner, world_model, cost, **self._low_fields())
         self._high_sampler = None
         if config.search != "tree":
-            self._high_sampler = make_planner(
+            self._high_sampler = make_search(
                 config.search, HighLevelAsWorldModel(self.high_level), cost, horizon=config.depth,
                 action_dim=self.high_level.macro_dim, num_samples=config.high_samples,
                 num_elites=min(32, config.high_samples), iterations=config.high_iterations,
@@ -189,14 +196,12 @@ class HierarchicalPlanner:
         self.reset()
 
     def _low_fields(self) -> dict:
-        from jepa_world.planning.registry import planner_config_cls
-
+        """The low-level planner's settings (the factory drops those its config does not have, e.g. a gradient
+        planner's samples)."""
         cfg = self.config
-        fields = {"horizon": cfg.horizon, "action_dim": cfg.action_dim, "max_norm": cfg.max_norm,
-                  "num_samples": cfg.num_samples, "num_elites": cfg.num_elites, "iterations": cfg.iterations,
-                  "seed": cfg.seed}
-        valid = planner_config_cls(cfg.low_planner).__dataclass_fields__
-        return {k: v for k, v in fields.items() if k in valid}
+        return {"horizon": cfg.horizon, "action_dim": cfg.action_dim, "max_norm": cfg.max_norm,
+                "num_samples": cfg.num_samples, "num_elites": cfg.num_elites, "iterations": cfg.iterations,
+                "seed": cfg.seed}
 
     def reset(self) -> None:
         """Forget the waypoints (a new episode starts)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from torch import Tensor
 
@@ -175,3 +175,12 @@ class ModelPlanner(Protocol):
 
     world_model: object
     """The (possibly action-repeating) world model the planner searches over."""
+
+
+class SearchFactory(Protocol):
+    """Builds a search planner by name (the registry's ``search_planner``), injected into planners made of
+    planners (the hierarchical one) so that they need no import of the registry."""
+
+    def __call__(self, name: str, world_model: WorldModel, cost: CostFn, **fields: Any) -> Planner:
+        """Planner ``name`` over ``world_model`` and ``cost`` with the ``fields`` its config has (others dropped)."""
+        ...

@@ -29,6 +29,9 @@ PLANNERS: dict[str, tuple[type, type]] = {
 }
 """Planner name -> (planner class, config dataclass): the searches over a world model and a cost."""
 
+COMPOSITE = frozenset({"hierarchical"})
+"""Planners made of planners: the registry injects :func:`search_planner` into them (``make_search``)."""
+
 POLICY = "policy"
 """Not a search: a trained goal-conditioned policy acts through the same loop (planning/policy.py). Its name is
 accepted wherever a planner's is, but it is kept out of :data:`PLANNERS`, whose members search over any world
@@ -58,6 +61,7 @@ def make_planner(
     Unknown field names raise ValueError listing the valid ones.
     """
     planner_cls, config_cls = _lookup(name)
+    composite = {"make_search": search_planner} if name in COMPOSITE else {}
     if config is not None and not isinstance(config, config_cls):
         raise ValueError(f"planner {name!r} needs a {config_cls.__name__}, got {type(config).__name__}")
     fields = set(config_cls.__dataclass_fields__)
@@ -65,4 +69,11 @@ def make_planner(
     if unknown:
         raise ValueError(f"unknown {config_cls.__name__} fields {unknown}; valid: {sorted(fields)}")
     base = {f: getattr(config, f) for f in fields} if config is not None else {}
-    return planner_cls(world_model, cost, config_cls(**{**base, **overrides}))
+    return planner_cls(world_model, cost, config_cls(**{**base, **overrides}), **composite)
+
+
+def search_planner(name: str, world_model: WorldModel, cost: CostFn, **fields: Any) -> Planner:
+    """Search planner ``name`` with the ``fields`` its config has (others dropped): what a composite planner
+    builds its parts with (:class:`~jepa_world.planning.protocols.SearchFactory`)."""
+    valid = planner_config_cls(name).__dataclass_fields__
+    return make_planner(name, world_model, cost, **{k: v for k, v in fields.items() if k in valid})
