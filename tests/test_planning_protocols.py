@@ -79,7 +79,7 @@ def test_models_declare_their_capabilities(make, expected):
 def test_wrappers_declare_their_capabilities():
     chunked = ChunkedWorldModel(Plain(), 3)
     held = HeldActionModel(Plain(), 3)
-    assert _satisfied(chunked) == {WrapsModel, ActionRepeater}
+    assert _satisfied(chunked) == {WrapsModel, ActionRepeater, HoldingModel}  # held actions nest
     assert _satisfied(held) == {WrapsModel, ActionRepeater, HoldingModel, BoundedActions}
     assert _satisfied(HighLevelAsWorldModel(held)) == {HasHighLevel}
 

@@ -64,10 +64,9 @@ from jepa_world.planning.chunked import ChunkedWorldModel
 from jepa_world.planning.costs import make_cost
 from jepa_world.planning.critic_cost import Critic, CriticCost
 from jepa_world.planning.goal_stop import calibrate_goal_energy
-from jepa_world.planning.high_level import HeldActionModel
 from jepa_world.planning.mpc import MPCConfig, Probe
 from jepa_world.planning.pixel_space import PixelSpaceModel, pixel_probe
-from jepa_world.planning.protocols import HoldingModel, Planner, WorldModel, WrapsModel
+from jepa_world.planning.protocols import Planner, WorldModel, WrapsModel
 from jepa_world.planning.registry import POLICY, make_planner, planner_config_cls
 
 
@@ -367,8 +366,8 @@ def trained_env_overrides(env: dict[str, Any] | None, overrides: list[str]) -> l
 
 
 def build_planner(world_model: WorldModel, config: PlanningEvalConfig, *, critic: Critic | None = None) -> Planner:
-    """The configured planner over ``world_model``, wrapped when action_repeat > 1 in ChunkedWorldModel, or in the
-    equivalent HeldActionModel for a model with a fast ``hold(z, a, steps)`` (the maze oracle); with a ``critic``
+    """The configured planner over ``world_model``, wrapped when action_repeat > 1 in ChunkedWorldModel (one action
+    held for action_repeat steps, through the model's ``hold`` when it has one); with a ``critic``
     its cost-to-go from each plan's last latent joins the cost (``config.critic_weight``). With ``space='pixel'``
     the planner searches over the model's PixelSpaceModel, actions held in its latent."""
     repeat = config.mpc.action_repeat
@@ -380,8 +379,7 @@ def build_planner(world_model: WorldModel, config: PlanningEvalConfig, *, critic
         model, world_model = PixelSpaceModel(world_model, repeat=repeat, pool=pool), PixelSpaceModel(world_model,
                                                                                                      pool=pool)
     elif repeat > 1:
-        model = HeldActionModel(world_model, repeat) if isinstance(world_model, HoldingModel) else ChunkedWorldModel(
-            world_model, repeat)
+        model = ChunkedWorldModel(world_model, repeat)
     cost = make_cost(config.cost, reduce=config.reduce, discount=config.discount,
                      path_weight=config.path_weight, motion_weight=config.motion_weight)
     if config.blurs:

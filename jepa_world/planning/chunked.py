@@ -23,7 +23,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from jepa_world.nn.rollout import unroll
-from jepa_world.planning.protocols import WorldModel
+from jepa_world.planning.protocols import HoldingModel, WorldModel
 
 
 def expand_actions(actions: Tensor, *, repeat: int) -> Tensor:
@@ -34,7 +34,15 @@ def expand_actions(actions: Tensor, *, repeat: int) -> Tensor:
 
 
 class ChunkedWorldModel:
-    """A :class:`WorldModel` over macro-actions: ``step(z, a)`` is ``base.step`` applied ``repeat`` times."""
+    """A :class:`WorldModel` whose one action is a primitive action held for ``repeat`` base steps.
+
+    The one action-repeat idea of the library: the low-level planners' macro-actions (``mpc.action_repeat``)
+    and the hierarchical planner's held-action high level (:class:`~jepa_world.planning.high_level.HeldActionModel`
+    adds a macro-action prior to this class). A base with a ``hold(z, a, steps)`` method
+    (:class:`~jepa_world.planning.protocols.HoldingModel`: the oracles predict the held segment in one go, a
+    frameskip model chunks it into its own steps) is held through it; any other base steps ``repeat`` times.
+    ``hold`` is offered in turn, so wrappers nest.
+    """
 
     def __init__(self, base: WorldModel, repeat: int) -> None:
         if not isinstance(repeat, int) or repeat < 1:
@@ -46,15 +54,22 @@ class ChunkedWorldModel:
         """obs (B, C, H, W) -> z (B, D), the base model's encoding."""
         return self.base.encode(obs)
 
-    def step(self, z: Tensor, a: Tensor) -> Tensor:
-        """z (B, D), a (B, A) -> the latent after holding ``a`` for ``repeat`` base steps (B, D)."""
-        for _ in range(self.repeat):
+    def hold(self, z: Tensor, a: Tensor, steps: int) -> Tensor:
+        """z (B, D), a (B, A) held for ``steps`` of this model's steps (``steps * repeat`` base steps) -> (B, D)."""
+        if isinstance(self.base, HoldingModel):
+            return self.base.hold(z, a, steps * self.repeat)
+        for _ in range(steps * self.repeat):
             z = self.base.step(z, a)
         return z
 
+    def step(self, z: Tensor, a: Tensor) -> Tensor:
+        """z (B, D), a (B, A) -> the latent after holding ``a`` for ``repeat`` base steps (B, D)."""
+        return self.hold(z, a, 1)
+
     def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
-        """z0 (B, D), actions (B, T, A) -> (B, T, D): the latent after each macro-action (z0 excluded)."""
-        return unroll(self.step, z0, actions)  # only the T macro-step latents are kept, not T * repeat
+        """z0 (B, D), actions (B, T, A) -> (B, T, D): the latent after each held action (z0 excluded; only the T
+        macro-step latents are kept, not T * repeat)."""
+        return unroll(self.step, z0, actions)
 
     def __repr__(self) -> str:
-        return f"ChunkedWorldModel({self.base!r}, repeat={self.repeat})"
+        return f"{type(self).__name__}({self.base!r}, repeat={self.repeat})"

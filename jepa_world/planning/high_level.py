@@ -38,7 +38,8 @@ import torch
 from torch import Tensor
 
 from jepa_world.nn.rollout import unroll
-from jepa_world.planning.protocols import HoldingModel, WorldModel
+from jepa_world.planning.chunked import ChunkedWorldModel
+from jepa_world.planning.protocols import WorldModel
 
 
 @runtime_checkable
@@ -70,15 +71,12 @@ def uniform_ball(n: int, dim: int, radius: float, *, generator: torch.Generator,
     return (direction * r).to(device or generator.device)
 
 
-class HeldActionModel:
+class HeldActionModel(ChunkedWorldModel):
     """Macro-actions from any world model: a macro-action is one primitive action held for ``steps`` steps.
 
-    It is both a :class:`HighLevelModel` (``sample_macros`` draws actions uniformly in the L2 ball of
-    ``max_norm``, the action bound) and a :class:`WorldModel` over held actions like
-    :class:`~jepa_world.planning.chunked.ChunkedWorldModel` (``base``, ``repeat``, ``encode``,
-    ``rollout``). A world model with a ``hold(z, a, steps)`` method (the oracles: one segment
-    instead of ``steps`` collision checks) is used through it; otherwise ``step`` runs the world
-    model ``steps`` times. ``hold`` is offered in turn, so held-action models nest.
+    A :class:`~jepa_world.planning.chunked.ChunkedWorldModel` (the held action, through the base's ``hold`` when
+    it has one) that is also a :class:`HighLevelModel`: ``sample_macros`` draws actions uniformly in the L2 ball of
+    ``max_norm``, the action bound.
     """
 
     def __init__(self, world_model: WorldModel, steps: int, *, action_dim: int = 2, max_norm: float = 2.45) -> None:
@@ -86,37 +84,14 @@ class HeldActionModel:
             raise ValueError(f"steps must be an int >= 1, got {steps!r}")
         if max_norm <= 0:
             raise ValueError(f"max_norm must be > 0, got {max_norm}")
-        self.base = world_model
-        self.repeat = self.steps_per_macro = steps
+        super().__init__(world_model, steps)
+        self.steps_per_macro = steps
         self.macro_dim = action_dim
         self.max_norm = max_norm
-
-    def encode(self, obs: Tensor) -> Tensor:
-        """obs (B, C, H, W) -> z (B, D), the base model's encoding."""
-        return self.base.encode(obs)
-
-    def hold(self, z: Tensor, a: Tensor, steps: int) -> Tensor:
-        """z (B, D), a (B, A) held for ``steps`` of this model's steps -> (B, D)."""
-        if isinstance(self.base, HoldingModel) and callable(self.base.hold):
-            return self.base.hold(z, a, steps * self.repeat)
-        for _ in range(steps * self.repeat):
-            z = self.base.step(z, a)
-        return z
-
-    def step(self, z: Tensor, macro: Tensor) -> Tensor:
-        """z (B, D), macro (B, A) -> (B, D): the latent after holding the action ``steps`` base steps."""
-        return self.hold(z, macro, 1)
-
-    def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
-        """z0 (B, D), held actions (B, T, A) -> (B, T, D): the latent after each of them (z0 excluded)."""
-        return unroll(self.step, z0, actions)
 
     def sample_macros(self, n: int, *, generator: torch.Generator) -> Tensor:
         """(n, A) actions uniform in the ball of radius ``max_norm``."""
         return uniform_ball(n, self.macro_dim, self.max_norm, generator=generator)
-
-    def __repr__(self) -> str:
-        return f"HeldActionModel({self.base!r}, steps={self.repeat})"
 
 
 class HighLevelAsWorldModel:
