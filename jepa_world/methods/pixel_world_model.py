@@ -51,8 +51,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from jepa_world.methods.spatial_world_model import POSITION_CENTER, POSITION_SCALE
-from jepa_world.nn.rollout import unroll
+from jepa_world.methods.spatial_dynamics import SpatialDynamics
 from jepa_world.nn.spatial_decoder import SpatialDecoder, SpatialDecoderConfig
 from jepa_world.nn.spatial_encoder import SpatialEncoder, SpatialEncoderConfig
 from jepa_world.nn.spatial_predictor import SpatialPredictor, SpatialPredictorConfig
@@ -118,7 +117,7 @@ class PixelWorldModelConfig:
         return self.predictor.action_dim // self.frameskip
 
 
-class PixelWorldModel(nn.Module):
+class PixelWorldModel(SpatialDynamics):
     """encode (B, C, H, W) -> (B, D); step (B, D), (B, frameskip * A) -> (B, D); decode (B, D) -> (B, C, H, W)."""
 
     def __init__(self, config: PixelWorldModelConfig | None = None) -> None:
@@ -142,59 +141,16 @@ class PixelWorldModel(nn.Module):
         """True when the latent is a VAE's (kl_weight > 0)."""
         return self.config.kl_weight > 0
 
-    @property
-    def frameskip(self) -> int:
-        """Env steps per model step (the :class:`~jepa_world.planning.protocols.FrameskipModel` capability)."""
-        return self.config.frameskip
-
-    @property
-    def latent_dim(self) -> int:
-        """D = C' * h * w."""
-        c, h, w = self.latent_shape
-        return c * h * w
-
-    def _fold(self, z: Tensor) -> Tensor:
-        """(B, D) -> (B, C', h, w)."""
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"expected a latent (B, {self.latent_dim}), got {tuple(z.shape)}")
-        return z.view(z.shape[0], *self.latent_shape)
-
     # --- the WorldModel verbs -------------------------------------------------------------------
     def encode(self, obs: Tensor) -> Tensor:
         """obs (B, C, H, W) -> z (B, D): the latent (a VAE's posterior mean)."""
         return self._posterior(obs)[0].flatten(1)
-
-    def step(self, z: Tensor, a: Tensor) -> Tensor:
-        """z (B, D), a (B, frameskip * A) the chunk of the next frameskip actions -> z (B, D)."""
-        return self.predictor(self._fold(z), a).flatten(1)
-
-    def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
-        """z0 (B, D), actions (B, T, frameskip * A) -> (B, T, D): the latents after each chunk (z0 excluded)."""
-        return unroll(self.step, z0, actions)
-
-    def hold(self, z: Tensor, a: Tensor, steps: int) -> Tensor:
-        """z (B, D), one env action a (B, A) held for ``steps`` env steps (a multiple of frameskip) -> (B, D)."""
-        k = self.config.frameskip
-        if steps % k or a.dim() != 2 or a.shape[1] != self.config.env_action_dim:
-            raise ValueError(f"hold needs a (B, {self.config.env_action_dim}) action and steps a multiple of the "
-                             f"frameskip {k}, got {tuple(a.shape)} and steps={steps}")
-        chunk = a.repeat(1, k)  # (B, A) -> (B, k * A): the same action k times
-        for _ in range(steps // k):
-            z = self.step(z, chunk)
-        return z
 
     def decode(self, z: Tensor) -> Tensor:
         """z (B, D) -> frames (B, C, H, W) in observation units."""
         enc = self.encoder
         return self.decoder(self._fold(z)) * enc.input_std + enc.input_mean
 
-    def decode_position(self, z: Tensor) -> Tensor:
-        """The detached probe's position estimate (px): z (..., D) -> (..., 2)."""
-        if self.probe is None:
-            raise ValueError("this world model was trained without a position probe (probe=false)")
-        return self.probe(z) * POSITION_SCALE + POSITION_CENTER
-
-    # --- training -------------------------------------------------------------------------------
     def _posterior(self, obs: Tensor) -> tuple[Tensor, Tensor | None]:
         """obs (B, C, H, W) -> (mean (B, C', h, w), log-variance (B, C', h, w) or None when deterministic)."""
         out = self.encoder(obs)
@@ -206,23 +162,6 @@ class PixelWorldModel(nn.Module):
     def _normalize(self, frames: Tensor) -> Tensor:
         """frames (..., C, H, W) in observation units -> the encoder's normalised units (the decoder's)."""
         return (frames - self.encoder.input_mean) / self.encoder.input_std
-
-    def subsample(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Env-step windows -> model-step windows: obs (B, 1 + T*k, ...) -> (B, 1 + T, ...) every k-th frame,
-        actions (B, T*k, A) -> chunks (B, T, k*A), positions likewise (the generic model's windows)."""
-        k = self.config.frameskip
-        actions = batch["actions"]
-        b, steps, a = actions.shape
-        if steps % k or a != self.config.env_action_dim:
-            raise ValueError(f"expected actions (B, T * {k}, {self.config.env_action_dim}) for frameskip {k}, "
-                             f"got {tuple(actions.shape)}")
-        out = {"actions": actions.reshape(b, steps // k, k * a)}
-        for key in ("obs", "positions"):
-            if key in batch:
-                if batch[key].shape[1] != steps + 1:
-                    raise ValueError(f"expected {key} with {steps + 1} frames, got {tuple(batch[key].shape)}")
-                out[key] = batch[key][:, ::k]
-        return out
 
     def training_step(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
         """batch: obs (B, 1+T*k, C, H, W), actions (B, T*k, A), positions (optional) -> (loss, metrics)."""
@@ -249,13 +188,6 @@ class PixelWorldModel(nn.Module):
         """z (B, T, D) -> decoded frames (B, T, C, H, W) in normalised units, one batched decoder call."""
         b, t, _ = z.shape
         return self.decoder(z.reshape(b * t, *self.latent_shape)).reshape(b, t, *self.frame_shape)
-
-    def _probe_loss(self, z: Tensor, positions: Tensor) -> tuple[Tensor, float]:
-        """z (B, D) detached, positions (B, 2) px -> (probe MSE loss, mean error in px)."""
-        target = (positions - POSITION_CENTER) / POSITION_SCALE
-        pred = self.probe(z)
-        err_px = ((pred.detach() - target).norm(dim=-1) * POSITION_SCALE).mean()
-        return F.mse_loss(pred, target), float(err_px)
 
     @torch.no_grad()
     def diagnostic_embeddings(self, batch: dict[str, Tensor]) -> Tensor:

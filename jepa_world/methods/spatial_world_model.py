@@ -53,10 +53,9 @@ from typing import Literal
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from jepa_world.config import added_field
-from jepa_world.nn.rollout import unroll
+from jepa_world.methods.spatial_dynamics import SpatialDynamics
 from jepa_world.nn.spatial_backbone import SpatialBackbone, SpatialBackboneConfig
 from jepa_world.nn.spatial_encoder import SpatialEncoder, SpatialEncoderConfig
 from jepa_world.nn.spatial_predictor import SpatialPredictor, SpatialPredictorConfig
@@ -66,10 +65,6 @@ from jepa_world.objectives.prediction import multistep_prediction_loss
 from jepa_world.objectives.sigreg import sigreg
 from jepa_world.objectives.temporal import temporal_smoothness
 from jepa_world.objectives.vicreg import temporal_vicreg_terms
-
-POSITION_CENTER = 32.0
-"""The probe reads positions as (p - center) / scale (a near unit range on a 65 px canvas)."""
-POSITION_SCALE = 16.0
 
 
 @dataclass
@@ -183,7 +178,7 @@ class SpatialInverseDynamics(nn.Module):
         return self.out(self.net(torch.cat([z, z_next], dim=1)).mean(dim=(2, 3)))
 
 
-class SpatialWorldModel(nn.Module):
+class SpatialWorldModel(SpatialDynamics):
     """encode (B, C, H, W) -> (B, D); step (B, D), (B, frameskip * A) -> (B, D); hold (B, D), (B, A), k -> (B, D)."""
 
     def __init__(self, config: SpatialWorldModelConfig | None = None) -> None:
@@ -209,73 +204,12 @@ class SpatialWorldModel(nn.Module):
             self.encoder.eval()
         return self
 
-    @property
-    def frameskip(self) -> int:
-        """Env steps per model step (the :class:`~jepa_world.planning.protocols.FrameskipModel` capability)."""
-        return self.config.frameskip
-
-    @property
-    def latent_dim(self) -> int:
-        """D = C' * h * w."""
-        c, h, w = self.latent_shape
-        return c * h * w
-
-    def _fold(self, z: Tensor) -> Tensor:
-        """(B, D) -> (B, C', h, w)."""
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"expected a latent (B, {self.latent_dim}), got {tuple(z.shape)}")
-        return z.view(z.shape[0], *self.latent_shape)
-
-    # --- the WorldModel verbs -------------------------------------------------------------------
+    # --- the WorldModel verbs (step, rollout, hold: SpatialDynamics) ------------------------------
     def encode(self, obs: Tensor) -> Tensor:
         """obs (B, C, H, W) -> z (B, D)."""
         return self.encoder(obs).flatten(1)
 
-    def step(self, z: Tensor, a: Tensor) -> Tensor:
-        """z (B, D), a (B, frameskip * A) the chunk of the next frameskip actions -> z (B, D)."""
-        return self.predictor(self._fold(z), a).flatten(1)
-
-    def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
-        """z0 (B, D), actions (B, T, frameskip * A) -> (B, T, D): the latents after each chunk (z0 excluded)."""
-        return unroll(self.step, z0, actions)
-
-    def hold(self, z: Tensor, a: Tensor, steps: int) -> Tensor:
-        """z (B, D), one env action a (B, A) held for ``steps`` env steps (a multiple of frameskip) -> (B, D)."""
-        k = self.config.frameskip
-        if steps % k or a.dim() != 2 or a.shape[1] != self.config.env_action_dim:
-            raise ValueError(f"hold needs a (B, {self.config.env_action_dim}) action and steps a multiple of the "
-                             f"frameskip {k}, got {tuple(a.shape)} and steps={steps}")
-        chunk = a.repeat(1, k)  # (B, A) -> (B, k * A): the same action k times
-        for _ in range(steps // k):
-            z = self.step(z, chunk)
-        return z
-
-    def decode_position(self, z: Tensor) -> Tensor:
-        """The probe's position estimate (px): z (..., D) -> (..., 2)."""
-        if self.probe is None:
-            raise ValueError("this world model was trained without a position probe (probe=false)")
-        return self.probe(z) * POSITION_SCALE + POSITION_CENTER
-
     # --- training -------------------------------------------------------------------------------
-    def subsample(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Env-step windows -> model-step windows: obs (B, 1 + T*k, ...) -> (B, 1 + T, ...) every k-th frame,
-        actions (B, T*k, A) -> chunks (B, T, k*A), positions likewise. ``features`` are already per model step."""
-        k = self.config.frameskip
-        actions = batch["actions"]
-        b, steps, a = actions.shape
-        if steps % k or a != self.config.env_action_dim:
-            raise ValueError(f"expected actions (B, T * {k}, {self.config.env_action_dim}) for frameskip {k}, "
-                             f"got {tuple(actions.shape)}")
-        out = {"actions": actions.reshape(b, steps // k, k * a)}
-        for key in ("obs", "positions"):
-            if key in batch:
-                if batch[key].shape[1] != steps + 1:
-                    raise ValueError(f"expected {key} with {steps + 1} frames, got {tuple(batch[key].shape)}")
-                out[key] = batch[key][:, ::k]
-        if "features" in batch:
-            out["features"] = batch["features"]
-        return out
-
     def _encode_sequence(self, obs: Tensor, encoder: nn.Module) -> Tensor:
         """obs (B, T+1, C, H, W) -> z (B, T+1, D), one batched encoder call."""
         b, t1 = obs.shape[:2]
@@ -337,13 +271,6 @@ class SpatialWorldModel(nn.Module):
         maps = z.reshape(b, t1, *self.latent_shape)
         pred = self.idm(maps[:, :-1].flatten(0, 1), maps[:, 1:].flatten(0, 1))  # (B*T, k*A)
         return pred.view(b, t1 - 1, -1)
-
-    def _probe_loss(self, z: Tensor, positions: Tensor) -> tuple[Tensor, float]:
-        """z (B, T+1, D) detached, positions (B, T+1, 2) px -> (probe MSE loss, mean error in px)."""
-        target = (positions - POSITION_CENTER) / POSITION_SCALE
-        pred = self.probe(z)
-        err_px = ((pred.detach() - target).norm(dim=-1) * POSITION_SCALE).mean()
-        return F.mse_loss(pred, target), float(err_px)
 
     def after_optimizer_step(self, step: int, total_steps: int) -> None:
         """EMA update of the target encoder (target=ema only)."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from jepa_world.envs.exact_rollout import StepRollout
 from jepa_world.envs.maze import geometry as geo
 from jepa_world.envs.maze.layout import MazeGrid, maze_grid
 from jepa_world.envs.two_rooms.geometry import MAX_ACTION_NORM, clip_action_norm
@@ -56,7 +57,7 @@ def door_layout(walls: Tensor, grid: MazeGrid) -> Tensor:
     return torch.where(count > 0, centre, torch.zeros_like(centre))
 
 
-class MazeOracle:
+class MazeOracle(StepRollout):
     """Exact maze dynamics on ``z = (x, y, doors)`` (B, 2 + E), in pixels."""
 
     def __init__(self, rooms: int = 3, max_action_norm: float = MAX_ACTION_NORM) -> None:
@@ -92,14 +93,6 @@ class MazeOracle:
         a = clip_action_norm(a, self.max_action_norm)
         pos = geo.move_along(z[:, :2], steps * a, z[:, 2:].round().long())
         return torch.cat([pos, z[:, 2:]], dim=1)
-
-    def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
-        """z0 (B, D), actions (B, T, 2) -> (B, T, D): the state after each action (z0 excluded)."""
-        z, states = z0, []
-        for t in range(actions.shape[1]):
-            z = self.step(z, actions[:, t])
-            states.append(z)
-        return torch.stack(states, dim=1)
 
     @staticmethod
     def probe(z: Tensor) -> Tensor:

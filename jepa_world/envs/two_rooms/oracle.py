@@ -37,6 +37,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from jepa_world.envs.exact_rollout import StepRollout
 from jepa_world.envs.two_rooms import geometry as geo
 from jepa_world.envs.two_rooms.physics import apply_action, check_physics
 
@@ -70,7 +71,7 @@ def wall_layout(walls: Tensor) -> tuple[Tensor, Tensor]:
     return wall_x, door_y
 
 
-class TwoRoomsOracle:
+class TwoRoomsOracle(StepRollout):
     """Exact Two Rooms dynamics on ``z = (x, y, wall_x, door_y)`` (B, 4), in pixels."""
 
     def __init__(self, max_action_norm: float = geo.MAX_ACTION_NORM, physics: str = "ebjepa") -> None:
@@ -90,14 +91,6 @@ class TwoRoomsOracle:
         """z (B, 4), a (B, 2) -> z_next (B, 4): norm-clipped action, then the environment's collision rule."""
         pos = apply_action(z[:, :2], a, z[:, 2], z[:, 3], physics=self.physics, max_norm=self.max_action_norm)
         return torch.cat([pos.to(z.dtype), z[:, 2:]], dim=1)
-
-    def rollout(self, z0: Tensor, actions: Tensor) -> Tensor:
-        """z0 (B, 4), actions (B, T, 2) -> (B, T, 4): the state after each action (z0 excluded)."""
-        z, states = z0, []
-        for t in range(actions.shape[1]):
-            z = self.step(z, actions[:, t])
-            states.append(z)
-        return torch.stack(states, dim=1)
 
     @staticmethod
     def probe(z: Tensor) -> Tensor:
