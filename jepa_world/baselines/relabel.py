@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from jepa_world.objectives.goal_td import Relabelled as GoalPairs
+
 CUR, TRAJ, RAND = 0, 1, 2
 """Codes of :attr:`Relabelled.source`: the goal is the current state, a later state, a random state."""
 
@@ -76,17 +78,10 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 
 
 @dataclass
-class Relabelled:
-    """B = M x per_trajectory (state, goal) pairs; every field is (B,) int64."""
+class Relabelled(GoalPairs):
+    """B = M x per_trajectory (state, goal) pairs (rows, t, goal_rows, goal_t: the critic's pairs), with how far
+    each goal is and where it came from; every field is (B,) int64."""
 
-    rows: Tensor
-    """Trajectory of the state."""
-    t: Tensor
-    """Index of the state (t + 1 exists)."""
-    goal_rows: Tensor
-    """Trajectory of the goal."""
-    goal_t: Tensor
-    """Index of the goal in its trajectory."""
     steps: Tensor
     """goal_t - t when the goal is the state or a later state of its trajectory, else -1 (no known path)."""
     source: Tensor
