@@ -11,7 +11,7 @@ volume rendering):
 
 The map part of z is carried unchanged (the scene is static). Collisions are thus a lookup that is
 the same everywhere on the map, which a plain MLP over z has to learn separately for every position
-and layout (and, measured on Two Rooms, does not learn in minutes even from the true state).
+and layout.
 
 Examples:
     >>> import torch

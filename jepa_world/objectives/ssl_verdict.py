@@ -5,7 +5,7 @@ Two sets of vectors are checked with :func:`~jepa_world.objectives.collapse.coll
 * the **representation** (backbone output, what the probes use), *centred* (its mean subtracted),
   with the default :class:`~jepa_world.objectives.collapse.CollapseThresholds` (complete and dimensional
   collapse). A common offset is harmless to a linear probe and grows large in healthy SimSiam and
-  I-JEPA ViTs (the uncentred normalised std then falls under 0.1 while the probe reads 97 %), so it
+  I-JEPA ViTs (the uncentred normalised std then falls low while the probe reads well: docs/ssl.md), so it
   is not counted against the representation; collapse to a point is still caught, by the
   embedding check and by the centred spread vanishing (dead dimensions, effective rank 0);
 * the **embedding** the objective sees (projector output, DINO bottleneck, I-JEPA target tokens)

@@ -4,7 +4,7 @@ Each of the N envs is gymnasium-robotics' ``PointMazeEnv`` (its MuJoCo physics a
 adapter places the ball and the goal where an episode says, steps the N envs with the rows of an action
 batch, renders every env with one top-down camera (``camera``), and reports the true state to the
 evaluator only (``info``). gymnasium's ``SyncVectorEnv`` would be the same Python loop, and the step
-itself takes ~0.06 ms against ~5 ms of rendering (docs/benchmarks.md), so no vector API here.
+itself costs a small fraction of the rendering (docs/benchmarks.md), so no vector API here.
 
 **State and frames.** The state is (x, y, vx, vy): one frame shows the position, not the velocity. With
 ``frame_stack = k`` an observation is the last k frames concatenated on channels, (N, 3k, S, S), oldest
