@@ -1,11 +1,11 @@
 """PointMaze image datasets on disk and the windows a trainer reads from them.
 
-Unlike Two Rooms (state on disk, rendered on load), PointMaze frames come from MuJoCo's renderer, far
-slower than a state-to-pixels blit (docs/benchmarks.md), so the frames are stored. A dataset directory follows the rules of ``data/shards.py`` (a hidden
-sibling renamed into place at the end, ``meta.json`` last, ``--overwrite`` only replaces a dataset of
-ours): shard ``k`` is three plain ``.npy`` files, ``shard-0000k-obs.npy`` (N, 1 + T, 3, S, S) uint8,
-``-actions.npy`` (N, T, 2) float32 and ``-states.npy`` (N, 1 + T, 4) float32, memory-mapped on read so
-a dataset larger than RAM trains from the page cache.
+Unlike Two Rooms (state on disk, rendered on load), PointMaze frames come from MuJoCo's renderer, far slower than a
+state-to-pixels blit (docs/benchmarks.md), so the frames are stored. A dataset directory follows the rules of
+``data/shards.py`` (a hidden sibling renamed into place at the end, ``meta.json`` last, ``--overwrite`` only
+replaces a dataset of ours): shard ``k`` is three plain ``.npy`` files, ``shard-0000k-obs.npy`` (N, 1 + T, 3, S, S)
+uint8, ``-actions.npy`` (N, T, 2) float32 and ``-states.npy`` (N, 1 + T, 4) float32, memory-mapped on read so a
+dataset larger than RAM trains from the page cache.
 """
 
 from __future__ import annotations

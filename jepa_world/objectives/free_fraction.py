@@ -5,14 +5,14 @@ of a transition is the projection of the encoded displacement onto the commanded
 
     lambda_obs = clip(<kp_{t+1} - kp_t, d> / |d|^2, 0, 1),
 
-computed in representation space (no pixels, no labels). Fitting the predicted ``lambda`` to it by
-binary cross-entropy gives collisions a classification loss whose gradient does not vanish when the
-predicted occupancy saturates (a squared error on positions does, and then learns 'never blocked').
-Collisions are the exception, and saying so removes a degenerate trade: with ``d`` too long by a
-factor, every free step is observed as partly free, the map learns that fraction everywhere, and the
-rollouts still fit (the map then leaks through walls wherever its logits are soft: docs/world_model.md). ``normalize="median"`` divides the ratios by their batch median before clipping, so that the
-typical (free) step counts as fully free whatever the scale of ``d``; the prediction loss then has to
-fix the scale of ``d`` itself. A small prior ``mean(1 - lambda)`` says the same more weakly.
+computed in representation space (no pixels, no labels). Fitting the predicted ``lambda`` to it by binary
+cross-entropy gives collisions a classification loss whose gradient does not vanish when the predicted occupancy
+saturates (a squared error on positions does, and then learns 'never blocked'). Collisions are the exception, and
+saying so removes a degenerate trade: with ``d`` too long by a factor, every free step is observed as partly free,
+the map learns that fraction everywhere, and the rollouts still fit (the map then leaks through walls wherever its
+logits are soft: docs/world_model.md). ``normalize="median"`` divides the ratios by their batch median before
+clipping, so that the typical (free) step counts as fully free whatever the scale of ``d``; the prediction loss then
+has to fix the scale of ``d`` itself. A small prior ``mean(1 - lambda)`` says the same more weakly.
 
 Examples:
     >>> import torch
