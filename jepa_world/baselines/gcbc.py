@@ -21,41 +21,22 @@ Examples:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from jepa_world.baselines.actions import DEFAULT_MAX_NORM, from_unit, to_unit
-from jepa_world.baselines.goal_net import GoalNet, GoalNetConfig
-from jepa_world.baselines.relabel import GoalSampling, actor_goals, step_generator
+from jepa_world.baselines.actions import from_unit, to_unit
+from jepa_world.baselines.goal_net import GoalNet
+from jepa_world.baselines.policy_config import GoalPolicyConfig
+from jepa_world.baselines.relabel import step_generator
 from jepa_world.baselines.transitions import goal_transitions
 
 
 @dataclass
-class GCBCConfig:
-    """Goal-conditioned behaviour cloning."""
-
-    net: GoalNetConfig = field(default_factory=GoalNetConfig)
-    """The policy's encoder and MLP."""
-    actor_goals: GoalSampling = field(default_factory=actor_goals)
-    """Where the policy's goals come from (OGBench: a later state of the trajectory, uniform)."""
-    per_trajectory: int = 2
-    """(state, goal) pairs drawn from each trajectory of a batch."""
-    action_dim: int = 2
-    """A of the actions."""
-    max_action_norm: float = DEFAULT_MAX_NORM
-    """The env's action bound (px): targets are divided by it, outputs clipped to it."""
-    seed: int = 0
-    """Seed of the relabelling (the draw at step k is a function of (seed, k))."""
-
-    def validate(self) -> None:
-        """Raise ValueError naming the first impossible field."""
-        self.net.validate()
-        self.actor_goals.validate("actor_goals")
-        if self.per_trajectory < 1 or self.action_dim < 1 or not self.max_action_norm > 0:
-            raise ValueError(f"GCBCConfig needs per_trajectory >= 1, action_dim >= 1, max_action_norm > 0, got "
-                             f"{self.per_trajectory}, {self.action_dim}, {self.max_action_norm}")
+class GCBCConfig(GoalPolicyConfig):
+    """Goal-conditioned behaviour cloning (the shared fields only: net, actor_goals, per_trajectory, action_dim,
+    max_action_norm, seed)."""
 
 
 class GCBC(nn.Module):

@@ -36,14 +36,15 @@ Examples:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from jepa_world.baselines.actions import DEFAULT_MAX_NORM, from_unit, to_unit
-from jepa_world.baselines.goal_net import GoalNet, GoalNetConfig
-from jepa_world.baselines.relabel import GoalSampling, actor_goals, step_generator, value_goals
+from jepa_world.baselines.actions import from_unit, to_unit
+from jepa_world.baselines.goal_net import GoalNet
+from jepa_world.baselines.policy_config import ValuePolicyConfig
+from jepa_world.baselines.relabel import step_generator
 from jepa_world.baselines.transitions import goal_transitions, value_targets
 from jepa_world.objectives.awr import awr_weights
 from jepa_world.objectives.ema import EMATarget
@@ -51,45 +52,20 @@ from jepa_world.objectives.goal_td import expectile_loss
 
 
 @dataclass
-class GCIQLConfig:
-    """Goal-conditioned IQL (defaults: OGBench's GCIQL, AWR extraction)."""
+class GCIQLConfig(ValuePolicyConfig):
+    """Goal-conditioned IQL (defaults: OGBench's GCIQL, AWR extraction); ``net`` is the encoder and MLP of each of
+    the value, the two critics and the actor."""
 
-    net: GoalNetConfig = field(default_factory=GoalNetConfig)
-    """Encoder and MLP of each network (value, critic, actor: one encoder each)."""
-    value_goals: GoalSampling = field(default_factory=value_goals)
-    """Goals of the value and critic losses (OGBench: cur 0.2, traj 0.5 geometric, random 0.3)."""
-    actor_goals: GoalSampling = field(default_factory=actor_goals)
-    """Goals of the policy loss (OGBench: a later state, uniform)."""
-    discount: float = 0.99
-    """gamma (OGBench: 0.99)."""
     expectile: float = 0.9
     """tau of the value's expectile regression (OGBench GCIQL: 0.9)."""
     beta: float = 3.0
     """AWR inverse temperature (OGBench HIQL's 3.0; 0 = behaviour cloning)."""
-    max_weight: float = 100.0
-    """AWR weight clip (IQL, OGBench: 100)."""
-    target_tau: float = 0.005
-    """EMA rate of the target critic per optimizer step (OGBench: 0.005)."""
-    per_trajectory: int = 2
-    """Transitions drawn from each trajectory of a batch."""
-    action_dim: int = 2
-    """A of the actions."""
-    max_action_norm: float = DEFAULT_MAX_NORM
-    """The env's action bound (px): actions are divided by it, outputs clipped to it."""
-    seed: int = 0
-    """Seed of the relabelling (the draw at step k is a function of (seed, k))."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first impossible field."""
-        self.net.validate()
-        self.value_goals.validate("value_goals")
-        self.actor_goals.validate("actor_goals")
-        if not (0 <= self.discount < 1 and 0 < self.expectile < 1 and 0 < self.target_tau <= 1):
-            raise ValueError(f"GCIQLConfig needs discount in [0, 1), expectile in (0, 1), target_tau in (0, 1], got "
-                             f"{self.discount}, {self.expectile}, {self.target_tau}")
-        if self.beta < 0 or self.per_trajectory < 1 or self.action_dim < 1 or not self.max_action_norm > 0:
-            raise ValueError(f"GCIQLConfig needs beta >= 0, per_trajectory >= 1, action_dim >= 1, max_action_norm > 0,"
-                             f" got {self.beta}, {self.per_trajectory}, {self.action_dim}, {self.max_action_norm}")
+        super().validate()
+        if self.beta < 0:
+            raise ValueError(f"GCIQLConfig needs beta >= 0, got {self.beta}")
 
 
 class GCIQL(nn.Module):

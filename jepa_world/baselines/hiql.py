@@ -37,15 +37,16 @@ Examples:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from jepa_world.baselines.actions import DEFAULT_MAX_NORM, from_unit, to_unit
-from jepa_world.baselines.goal_net import GoalNet, GoalNetConfig, mlp
-from jepa_world.baselines.relabel import GoalSampling, actor_goals, step_generator, value_goals
+from jepa_world.baselines.actions import from_unit, to_unit
+from jepa_world.baselines.goal_net import GoalNet, mlp
+from jepa_world.baselines.policy_config import ValuePolicyConfig
+from jepa_world.baselines.relabel import step_generator
 from jepa_world.baselines.transitions import GoalTransitions, goal_transitions, value_targets
 from jepa_world.objectives.awr import awr_weights
 from jepa_world.objectives.ema import EMATarget
@@ -53,54 +54,25 @@ from jepa_world.objectives.goal_td import expectile_loss
 
 
 @dataclass
-class HIQLConfig:
-    """HIQL (defaults: OGBench's HIQL; subgoal_steps sized to the 20-step training windows)."""
+class HIQLConfig(ValuePolicyConfig):
+    """HIQL (defaults: OGBench's HIQL; subgoal_steps sized to the 20-step training windows); ``net`` is the encoder
+    and MLPs of the value (with its goal representation) and of the policies."""
 
-    net: GoalNetConfig = field(default_factory=GoalNetConfig)
-    """Encoder and MLPs of the value (with its goal representation) and of the policies."""
     rep_dim: int = 10
     """Size of the goal representation phi(s, g) (OGBench: 10)."""
     subgoal_steps: int = 10
     """k: the high-level policy proposes the state k steps ahead (OGBench navigation: 25; windows here: 20 steps)."""
-    value_goals: GoalSampling = field(default_factory=value_goals)
-    """Goals of the value loss (OGBench: cur 0.2, traj 0.5 geometric, random 0.3)."""
-    actor_goals: GoalSampling = field(default_factory=actor_goals)
-    """Goals of the high-level policy (OGBench: a later state, uniform)."""
-    discount: float = 0.99
-    """gamma (OGBench: 0.99)."""
-    expectile: float = 0.7
-    """tau of the value's expectile regression (OGBench HIQL: 0.7)."""
     high_beta: float = 3.0
     """AWR inverse temperature of the high-level policy (OGBench: 3.0)."""
     low_beta: float = 3.0
     """AWR inverse temperature of the low-level policy (OGBench: 3.0)."""
-    max_weight: float = 100.0
-    """AWR weight clip (OGBench: 100)."""
-    target_tau: float = 0.005
-    """EMA rate of the target value per optimizer step (OGBench: 0.005)."""
-    per_trajectory: int = 2
-    """Transitions drawn from each trajectory of a batch."""
-    action_dim: int = 2
-    """A of the actions."""
-    max_action_norm: float = DEFAULT_MAX_NORM
-    """The env's action bound (px): actions are divided by it, outputs clipped to it."""
-    seed: int = 0
-    """Seed of the relabelling (the draw at step k is a function of (seed, k))."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first impossible field."""
-        self.net.validate()
-        self.value_goals.validate("value_goals")
-        self.actor_goals.validate("actor_goals")
-        if not (0 <= self.discount < 1 and 0 < self.expectile < 1 and 0 < self.target_tau <= 1):
-            raise ValueError(f"HIQLConfig needs discount in [0, 1), expectile in (0, 1), target_tau in (0, 1], got "
-                             f"{self.discount}, {self.expectile}, {self.target_tau}")
-        if min(self.rep_dim, self.subgoal_steps, self.per_trajectory, self.action_dim) < 1:
-            raise ValueError(f"HIQLConfig needs rep_dim, subgoal_steps, per_trajectory, action_dim >= 1, got "
-                             f"{self.rep_dim}, {self.subgoal_steps}, {self.per_trajectory}, {self.action_dim}")
-        if min(self.high_beta, self.low_beta) < 0 or not self.max_action_norm > 0:
-            raise ValueError(f"HIQLConfig needs betas >= 0 and max_action_norm > 0, got {self.high_beta}, "
-                             f"{self.low_beta}, {self.max_action_norm}")
+        super().validate()
+        if min(self.rep_dim, self.subgoal_steps) < 1 or min(self.high_beta, self.low_beta) < 0:
+            raise ValueError(f"HIQLConfig needs rep_dim, subgoal_steps >= 1 and betas >= 0, got {self.rep_dim}, "
+                             f"{self.subgoal_steps}, {self.high_beta}, {self.low_beta}")
 
 
 def length_normalized(x: Tensor) -> Tensor:
