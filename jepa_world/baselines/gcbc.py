@@ -24,9 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from jepa_world.baselines.actions import from_unit, to_unit
+from jepa_world.baselines.actions import to_unit
+from jepa_world.baselines.goal_actor import GoalActor
 from jepa_world.baselines.goal_net import GoalNet
 from jepa_world.baselines.policy_config import GoalPolicyConfig
 from jepa_world.baselines.relabel import step_generator
@@ -39,7 +40,7 @@ class GCBCConfig(GoalPolicyConfig):
     max_action_norm, seed)."""
 
 
-class GCBC(nn.Module):
+class GCBC(GoalActor):
     """pi(s, g) -> a by behaviour cloning on relabelled goals."""
 
     def __init__(self, config: GCBCConfig | None = None) -> None:
@@ -47,18 +48,6 @@ class GCBC(nn.Module):
         self.config = config or GCBCConfig()
         self.config.validate()
         self.actor = GoalNet(self.config.net, out_dim=self.config.action_dim)
-
-    def encode(self, obs: Tensor) -> Tensor:
-        """obs (N, C, H, W) -> the policy's features (N, D)."""
-        return self.actor.encode(obs)
-
-    def act_latent(self, z: Tensor, goal: Tensor) -> Tensor:
-        """Features z (N, D), goal features (N, D) -> env actions (N, A) within the bound."""
-        return from_unit(self.actor(z, goal)[:, 0], max_norm=self.config.max_action_norm)
-
-    def act(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
-        """obs (N, C, H, W), goal_obs (N, C, H, W) -> env actions (N, A)."""
-        return self.act_latent(self.encode(obs), self.encode(goal_obs))
 
     def training_step(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
         """Batch {"obs": (M, L, C, H, W), "actions": (M, L - 1, A)} -> (loss, metrics)."""

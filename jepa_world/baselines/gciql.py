@@ -39,9 +39,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from jepa_world.baselines.actions import from_unit, to_unit
+from jepa_world.baselines.actions import to_unit
+from jepa_world.baselines.goal_actor import GoalActor
 from jepa_world.baselines.goal_net import GoalNet
 from jepa_world.baselines.policy_config import ValuePolicyConfig
 from jepa_world.baselines.relabel import step_generator
@@ -68,7 +69,7 @@ class GCIQLConfig(ValuePolicyConfig):
             raise ValueError(f"GCIQLConfig needs beta >= 0, got {self.beta}")
 
 
-class GCIQL(nn.Module):
+class GCIQL(GoalActor):
     """V(s, g), Q_1,2(s, a, g) (+ EMA target) and pi(s, g) trained by GCIQL (module docstring)."""
 
     def __init__(self, config: GCIQLConfig | None = None) -> None:
@@ -79,18 +80,6 @@ class GCIQL(nn.Module):
         self.critic = GoalNet(cfg.net, out_dim=1, extra_dim=cfg.action_dim, ensemble=2)
         self.target_critic = EMATarget(self.critic)
         self.actor = GoalNet(cfg.net, out_dim=cfg.action_dim)
-
-    def encode(self, obs: Tensor) -> Tensor:
-        """obs (N, C, H, W) -> the policy's features (N, D)."""
-        return self.actor.encode(obs)
-
-    def act_latent(self, z: Tensor, goal: Tensor) -> Tensor:
-        """Features z (N, D), goal features (N, D) -> env actions (N, A) within the bound."""
-        return from_unit(self.actor(z, goal)[:, 0], max_norm=self.config.max_action_norm)
-
-    def act(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
-        """obs (N, C, H, W), goal_obs (N, C, H, W) -> env actions (N, A)."""
-        return self.act_latent(self.encode(obs), self.encode(goal_obs))
 
     def values(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
         """V(s, g): obs, goal_obs (N, C, H, W) -> (N,)."""

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from jepa_world.baselines.actions import from_unit, to_unit
+from jepa_world.baselines.goal_actor import GoalActor
 from jepa_world.baselines.goal_net import GoalNet, mlp
 from jepa_world.baselines.policy_config import ValuePolicyConfig
 from jepa_world.baselines.relabel import step_generator
@@ -105,7 +106,7 @@ class HIQLValue(nn.Module):
         return torch.cat([head(x) for head in self.heads], dim=-1)
 
 
-class HIQL(nn.Module):
+class HIQL(GoalActor):
     """V(s, g) (+ EMA target), pi_h(s, g) -> subgoal representation, pi_l(s, phi) -> action (module docstring)."""
 
     def __init__(self, config: HIQLConfig | None = None) -> None:
@@ -118,10 +119,6 @@ class HIQL(nn.Module):
         self.low_actor = mlp(cfg.net.feature_dim() + cfg.rep_dim, cfg.action_dim, hidden=cfg.net.hidden,
                              layers=cfg.net.layers, layer_norm=cfg.net.layer_norm)
 
-    def encode(self, obs: Tensor) -> Tensor:
-        """obs (N, C, H, W) -> the policies' features (N, D)."""
-        return self.actor.encode(obs)
-
     def subgoal_rep(self, z: Tensor, goal: Tensor) -> Tensor:
         """The high-level policy: features z, goal (N, D) -> subgoal representation (N, rep_dim), norm sqrt(rep_dim)."""
         return length_normalized(self.actor(z, goal)[:, 0])
@@ -130,10 +127,6 @@ class HIQL(nn.Module):
         """Features z (N, D), goal features (N, D) -> env actions (N, A) within the bound."""
         rep = self.subgoal_rep(z, goal)
         return from_unit(self.low_actor(torch.cat([z, rep], dim=-1)), max_norm=self.config.max_action_norm)
-
-    def act(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
-        """obs (N, C, H, W), goal_obs (N, C, H, W) -> env actions (N, A)."""
-        return self.act_latent(self.encode(obs), self.encode(goal_obs))
 
     def values(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
         """V(s, g), mean of the two heads: obs, goal_obs (N, C, H, W) -> (N,)."""
