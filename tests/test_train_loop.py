@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time as time_module
 from collections import namedtuple
 from pathlib import Path
 
@@ -392,6 +393,42 @@ def test_lr_schedule_closed_forms():
         lr_at(0, base_lr=1.0, warmup=0, total=5, min_ratio=2)
 
 
+class FakeClock:
+    """time.perf_counter that advances by ``tick`` seconds at every call."""
+
+    def __init__(self, tick: float) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+def _lrs(run_dir: Path) -> list[float]:
+    return [r["train/lr"] for r in train_records(run_dir)]
+
+
+def test_time_clock_ends_the_decay_at_the_budget_and_carries_over_a_resume(tmp_path, monkeypatch):
+    monkeypatch.setattr(time_module, "perf_counter", FakeClock(0.5))
+    timed = config(steps=1000, warmup_steps=0, ckpt_every=0, time_budget_s=20.0, schedule_clock="time")
+    result = run(tmp_path / "time", cfg=timed)
+    assert result.status == "time_budget" and 10 < result.step < 100
+    lrs = _lrs(tmp_path / "time")
+    assert all(b <= a for a, b in zip(lrs, lrs[1:], strict=False))  # the cosine only goes down
+    assert lrs[-1] <= 0.05 * (0.1 + 0.05)  # base 0.05, floor 0.1: the decay ended with the budget
+    by_steps = run(tmp_path / "steps", cfg=dataclasses.replace(timed, schedule_clock="steps"))
+    assert by_steps.step == result.step and _lrs(tmp_path / "steps")[-1] > 0.05 * 0.99  # the step clock: barely begun
+    monkeypatch.setattr(time_module, "perf_counter", FakeClock(0.5))  # a new session: its own budget
+    run(tmp_path / "time", cfg=timed)
+    assert _lrs(tmp_path / "time")[result.step] <= 0.05 * 0.15  # resumed at the floor, not at the top
+
+
+def test_time_clock_with_an_unspent_budget_is_the_step_schedule(tmp_path):
+    cfg = config(time_budget_s=1e9, schedule_clock="time")
+    run(tmp_path, cfg=cfg)
+    assert _lrs(tmp_path) == [lr_at(s, base_lr=0.05, warmup=3, total=24, min_ratio=0.1) for s in range(24)]
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -406,6 +443,7 @@ def test_lr_schedule_closed_forms():
         ("ckpt_every", -5, "ckpt_every must be >= 0 (0 = only at the end), got -5"),
         ("time_budget_s", -1.0, "time_budget_s must be >= 0"),
         ("threads", -2, "threads must be >= 0"),
+        ("schedule_clock", "time", "schedule_clock='time' needs time_budget_s > 0, got 0.0"),
     ],
 )
 def test_train_config_validate_names_field_and_value(field, value, message):

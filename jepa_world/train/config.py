@@ -66,6 +66,11 @@ class TrainConfig:
     """Also write TensorBoard event files to run_dir/tb (metrics.jsonl is always written)."""
     ddp_find_unused: bool = False
     """DDP only: let DistributedDataParallel find parameters that get no gradient in a step."""
+    schedule_clock: Literal["steps", "time"] = added_field("steps", absent="steps")
+    """What the cosine decay follows: 'steps' (it ends at ``steps``) or 'time' (it ends at ``steps`` or when
+    ``time_budget_s`` is spent, whichever comes first: its progress is the larger of the two fractions), so a
+    time-budgeted run on a slower or busier machine still decays its learning rate instead of stopping mid-schedule.
+    Needs time_budget_s > 0. The time spent carries over a resume (saved with the scheduler)."""
     sync_batchnorm: bool = added_field(True, absent=False)
     """DDP only: BatchNorm statistics over every process's batch (the one-process statistics; one all-reduce per
     layer), see objectives/sync_batch_norm.py; false keeps per-process statistics. No effect with one process."""
@@ -97,6 +102,14 @@ def _problems(cfg: TrainConfig) -> list[str]:
         (cfg.ckpt_every >= 0, f"ckpt_every must be >= 0 (0 = only at the end), got {cfg.ckpt_every}"),
         (cfg.time_budget_s >= 0, f"time_budget_s must be >= 0 (0 = none), got {cfg.time_budget_s}"),
         (cfg.threads >= 0, f"threads must be >= 0 (0 = torch default), got {cfg.threads}"),
+        (
+            cfg.schedule_clock in ("steps", "time"),
+            f"schedule_clock must be 'steps' or 'time', got {cfg.schedule_clock!r}",
+        ),
+        (
+            cfg.schedule_clock != "time" or cfg.time_budget_s > 0,
+            f"schedule_clock='time' needs time_budget_s > 0, got {cfg.time_budget_s}",
+        ),
     ]
     return [message for ok, message in checks if not ok]
 

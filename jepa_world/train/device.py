@@ -221,9 +221,14 @@ def shutdown_distributed(created: bool, *, wait: bool = False) -> None:
 
 def any_rank(flag: int, info: DistInfo, device: torch.device) -> int:
     """The maximum of an integer flag over all ranks (the flag itself for a single process)."""
+    return max_over_ranks([flag], info, device)[0]
+
+
+def max_over_ranks(values: list[int], info: DistInfo, device: torch.device) -> list[int]:
+    """The element-wise maximum of integers over all ranks, in one all-reduce (the values themselves alone)."""
     if not info.enabled:
-        return flag
+        return list(values)
     where = device if dist.get_backend() == "nccl" else torch.device("cpu")
-    value = torch.tensor([flag], dtype=torch.int64, device=where)
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return int(value.item())
+    tensor = torch.tensor(values, dtype=torch.int64, device=where)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return [int(v) for v in tensor.tolist()]

@@ -5,7 +5,9 @@
 
 Each step: ``batch = source(step)`` moved to the device; ``loss, metrics = method.training_step(batch,
 step)`` (bf16 autocast on CUDA when asked); backward; global gradient-norm clipping; a finiteness
-check of the loss and the gradient norm; AdamW; the warm-up + cosine ``LambdaLR``; then the method's
+check of the loss and the gradient norm; AdamW; the warm-up + cosine ``LambdaLR`` (over the steps, or with
+``schedule_clock="time"`` over whichever of the steps or the time budget runs out first:
+:class:`~jepa_world.train.schedule.ClockedSchedule`, its clock the same on every rank); then the method's
 optional ``after_optimizer_step`` hook. The same code runs on one CPU, one GPU, and N processes under
 ``torchrun`` (DistributedDataParallel; only rank 0 writes files).
 
@@ -85,11 +87,11 @@ from jepa_world.train.checkpoint import (
 from jepa_world.train.config import TrainConfig
 from jepa_world.train.device import (
     DistInfo,
-    any_rank,
     bf16_supported,
     capture_rng_state,
     dist_info_from_env,
     init_distributed,
+    max_over_ranks,
     preserve_rng,
     resolve_device,
     restore_rng_state,
@@ -113,7 +115,7 @@ from jepa_world.train.protocol import (
 from jepa_world.train.run_lock import RunLock
 from jepa_world.train.run_paths import RunPaths
 from jepa_world.train.run_record import record_session, session_settings, settings_differences
-from jepa_world.train.schedule import warmup_cosine
+from jepa_world.train.schedule import ClockedSchedule, warmup_cosine
 
 log = logging.getLogger(__name__)
 
@@ -337,13 +339,14 @@ class _Session:
             weight_decay=config.weight_decay,
         )
         self.params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        schedule = warmup_cosine(
-            warmup=config.warmup_steps, total=config.steps, min_ratio=config.min_lr_ratio
-        )
-        self.scheduler = LambdaLR(self.optimizer, schedule)
+        shape = {"warmup": config.warmup_steps, "total": config.steps, "min_ratio": config.min_lr_ratio}
+        self.clock = ClockedSchedule(**shape) if config.schedule_clock == "time" else None
+        self.scheduler = LambdaLR(self.optimizer, self.clock or warmup_cosine(**shape))
         state = self._resume_state()
         if state is not None:
             self._restore_training_state(state)
+            if self.clock is not None:  # keep the time spent; the shape is this config's (as with warmup_cosine)
+                self.clock.warmup, self.clock.total, self.clock.min_ratio = shape.values()
         self.shard = self._stream_shard(state)
         if isinstance(data, RankAware):
             data.set_shard(self.shard)
@@ -475,6 +478,7 @@ class _Session:
 
     def run(self) -> Status:
         self._t0 = self._t_log = time.perf_counter()
+        self._spent_before = self.clock.time_fraction if self.clock is not None else 0.0
         self._step_log = self.step
         try:
             with _StopSignals() as signals:
@@ -588,8 +592,12 @@ class _Session:
 
     def _stop_status(self, signals: _StopSignals) -> Status | None:
         budget = self.config.time_budget_s
-        local = 2 if signals.requested else 1 if budget and time.perf_counter() - self._t0 >= budget else 0
-        flag = any_rank(local, self.dist, self.device)  # every rank stops at the same step
+        elapsed = time.perf_counter() - self._t0
+        local = 2 if signals.requested else 1 if budget and elapsed >= budget else 0
+        micro = int(1e6 * elapsed / budget) if self.clock is not None else 0
+        flag, micro = max_over_ranks([local, micro], self.dist, self.device)  # every rank: same stop, same clock
+        if self.clock is not None:
+            self.clock.time_fraction = self._spent_before + micro / 1e6
         return {0: None, 1: "time_budget", 2: "interrupted"}[flag]
 
     # ------------------------------------------------------------ save, end

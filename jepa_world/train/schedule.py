@@ -59,6 +59,39 @@ def warmup_cosine(*, warmup: int, total: int, min_ratio: float) -> Callable[[int
     return factor
 
 
+class ClockedSchedule:
+    """The warm-up + cosine multiplier whose cosine progress is the larger of the steps taken and the time spent.
+
+    ``time_fraction`` (the share of the run's time budget spent so far) is set by the training loop between
+    steps; with it at 0 this is :func:`lr_factor`. A callable object rather than a function, so
+    ``LambdaLR.state_dict()`` saves ``time_fraction`` and a resumed run continues the decay where it was.
+
+    Examples:
+        >>> clock = ClockedSchedule(warmup=0, total=100, min_ratio=0.0)
+        >>> clock(10) == lr_factor(10, warmup=0, total=100, min_ratio=0.0)
+        True
+        >>> clock.time_fraction = 0.5   # half the budget spent after 10 of 100 steps: the decay is half done
+        >>> round(clock(10), 6)
+        0.5
+        >>> clock.time_fraction = 2.0   # past the budget: the floor
+        >>> clock(10)
+        0.0
+    """
+
+    def __init__(self, *, warmup: int, total: int, min_ratio: float) -> None:
+        _check(0, warmup=warmup, total=total, min_ratio=min_ratio)
+        self.warmup, self.total, self.min_ratio = warmup, total, min_ratio
+        self.time_fraction = 0.0
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return lr_factor(step, warmup=self.warmup, total=self.total, min_ratio=self.min_ratio)
+        span = self.total - self.warmup
+        by_steps = 1.0 if span <= 0 else (step - self.warmup) / span
+        t = min(1.0, max(by_steps, self.time_fraction))
+        return self.min_ratio + (1.0 - self.min_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
 def _check(step: int, *, warmup: int, total: int, min_ratio: float) -> None:
     if step < 0 or warmup < 0 or total < 1 or not 0.0 <= min_ratio <= 1.0:
         raise ValueError(
