@@ -132,7 +132,7 @@ class MazeFrozenRunConfig(FrozenRunConfig):
 
 def _frozen_train() -> TrainConfig:
     return TrainConfig(steps=8000, lr=1e-3, weight_decay=0.0, warmup_steps=100, time_budget_s=1080.0,
-                       schedule_clock="time", log_every=50, diag_every=500, ckpt_every=1000)
+                       log_every=50, diag_every=500, ckpt_every=1000)
 
 
 def frozen_config() -> FrozenRunConfig:

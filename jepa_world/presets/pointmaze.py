@@ -55,7 +55,7 @@ def pointmaze_generic_config() -> PointMazeRunConfig:
     """The generic recipe of ``two-rooms-generic`` on 64 x 64 RGB PointMaze frames."""
     model = SpatialWorldModelConfig(encoder=SpatialEncoderConfig(in_channels=3, image_size=64))
     train = TrainConfig(steps=4000, lr=1e-3, weight_decay=0.0, warmup_steps=100, time_budget_s=3600.0,
-                        schedule_clock="time", log_every=50, diag_every=500, ckpt_every=500)
+                        log_every=50, diag_every=500, ckpt_every=500)
     return PointMazeRunConfig(model=model, data=PointMazeWindowsConfig(), batch_size=64, train=train)
 
 

@@ -293,8 +293,7 @@ def ssl_encoder_config(env: str) -> IJEPARunConfig:
     model = IJEPAConfig(encoder=ViTConfig(patch_size=8, dim=64, depth=4, heads=4, mlp_ratio=2.0, pos="sincos"),
                         predictor=ViTPredictorConfig(dim=48, depth=2, heads=4))
     train = TrainConfig(steps=700, lr=2e-3, weight_decay=0.05, warmup_steps=50, min_lr_ratio=0.01, log_every=10,
-                        diag_every=100, ckpt_every=200, time_budget_s=420.0,
-                        schedule_clock="time")
+                        diag_every=100, ckpt_every=200, time_budget_s=420.0)
     return IJEPARunConfig(model=model, data=ImageDataConfig(name=env, image_size=64), masks=MaskConfig(),
                           batch_size=64, probe=ProbeConfig(every=350), train=train)
 

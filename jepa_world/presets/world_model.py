@@ -148,7 +148,7 @@ class MazePixelRunConfig(PixelRunConfig):
 
 def _generic_train() -> TrainConfig:
     return TrainConfig(steps=2000, lr=1e-3, weight_decay=0.0, warmup_steps=100, time_budget_s=1800.0,
-                       schedule_clock="time", log_every=50, diag_every=500, ckpt_every=500)
+                       log_every=50, diag_every=500, ckpt_every=500)
 
 
 def generic_config() -> SpatialRunConfig:
@@ -188,7 +188,7 @@ def pusht_generic_config() -> PushTSpatialRunConfig:
 
 def _keypoint_train() -> TrainConfig:
     return TrainConfig(steps=6000, lr=3e-3, weight_decay=0.0, warmup_steps=50, time_budget_s=1200.0,
-                       schedule_clock="time", log_every=50, diag_every=500, ckpt_every=500)
+                       log_every=50, diag_every=500, ckpt_every=500)
 
 
 def keypoint_config(fixed_wall: bool = False) -> KeypointRunConfig:
@@ -226,7 +226,7 @@ def two_rooms_config(fixed_wall: bool = False) -> WorldModelRunConfig:
     model = WorldModelConfig(encoder=encoder, predictor=PredictorConfig(latent_dim=dim, hidden=128),
                              weights=LossWeights(pred=1.0, var=16.0, cov=8.0, time=1.0, idm=4.0))
     train = TrainConfig(steps=4000, lr=2e-3, warmup_steps=50, time_budget_s=1200.0, log_every=50,
-                        schedule_clock="time", diag_every=500, ckpt_every=500)
+                        diag_every=500, ckpt_every=500)
     return WorldModelRunConfig(model=model, data=TwoRoomsDataConfig(length=17, fixed_wall=fixed_wall),
                                train=train)
 
